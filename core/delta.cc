@@ -20,6 +20,7 @@
 #include <cstring>
 
 #include "core/coding.h"
+#include "core/copy_run.h"
 #include "core/delta_encoder.h"
 #include "core/delta_format.h"
 #include "core/strong_sum.h"
@@ -45,7 +46,8 @@ class DeltaJob : public Job {
         L_(sig.params().block_len),
         strong_len_(sig.params().strong_len),
         strong_kind_(strong_kind(sig.params().magic)),
-        cap_(kMaxLiteralRun + std::max<size_t>(4 * size_t{L_}, 1 << 20)) {
+        cap_(kMaxLiteralRun + std::max<size_t>(4 * size_t{L_}, 1 << 20)),
+        run_([this](const DeltaCommand& c) { emit_copy(c); }) {
     stats_->block_len = L_;
     stats_->sig_blocks = sig.block_count();
     if (!seg_.record) {
@@ -70,7 +72,7 @@ class DeltaJob : public Job {
       scan(eof);
       if (out_.size() > out_off_ || stopped_) continue;
       if (eof && scan_ == win_len_) {
-        flush_copy();
+        run_.finish();
         flush_literal();
         if (!seg_.record) {
           const uint8_t end = kOpEnd;
@@ -141,15 +143,15 @@ class DeltaJob : public Job {
         checked_ = false;
       }
       if (!checked_) {
-        const size_t b = find_match(w + scan_, wlen, avail < L_);
-        if (b != kNoBlock) {
-          take_match(b, wlen);
+        const Match m = find_match(w + scan_, wlen, avail < L_);
+        if (m.take != kNoBlock) {
+          take_match(m.take, m.first, wlen);
           continue;
         }
         checked_ = true;
       }
       // No match here: this byte becomes literal.
-      if (copy_len_) flush_copy();
+      if (!run_.empty()) run_.finish();
       if (avail > L_) {
         skip_misses();
       } else if (eof) {
@@ -248,7 +250,9 @@ class DeltaJob : public Job {
       std::memcpy(strong_, sums[0], strong_len_);
       return false;
     }
-    for (size_t k = 0; k < matched; ++k) take_match(next_block_, L_);
+    for (size_t k = 0; k < matched; ++k) {
+      take_match(next_block_, first_equal_block(next_block_), L_);
+    }
     return true;
   }
 
@@ -266,10 +270,15 @@ class DeltaJob : public Job {
                                            : WeakKind::kRollsum;
   }
 
-  // The block matching the window p[0..len), or kNoBlock. At the tail of
-  // the file (a window shorter than a block) only the last block, which
-  // may be short, can match.
-  size_t find_match(const uint8_t* p, size_t len, bool tail) {
+  // The blocks matching the window p[0..len): the one to take (the one
+  // extending the COPY if it matches, else the first) and the first;
+  // kNoBlock if none. At the tail of the file (a window shorter than a
+  // block) only the last block, which may be short, can match.
+  struct Match {
+    size_t take = kNoBlock;
+    size_t first = kNoBlock;
+  };
+  Match find_match(const uint8_t* p, size_t len, bool tail) {
     const uint32_t ws = weak_.digest();
     bool strong_done = have_strong_;
     have_strong_ = false;
@@ -281,43 +290,51 @@ class DeltaJob : public Job {
       return std::memcmp(strong_, sig_.strong(b), strong_len_) == 0;
     };
     const size_t nblocks = sig_.block_count();
-    if (nblocks == 0) return kNoBlock;
+    if (nblocks == 0) return {};
     if (tail) {
       const size_t last = nblocks - 1;
-      if (sig_.weak(last) != ws) return kNoBlock;
-      if (strong_equals(last)) return last;
+      if (sig_.weak(last) != ws) return {};
+      if (strong_equals(last)) return {last, last};
       ++stats_->false_matches;
-      return kNoBlock;
+      return {};
     }
-    if (!sig_.maybe_contains(ws)) return kNoBlock;
-    // Prefer the block that extends the current COPY.
-    if (next_block_ != kNoBlock && next_block_ < nblocks &&
-        sig_.weak(next_block_) == ws && strong_equals(next_block_)) {
-      return next_block_;
-    }
-    size_t found = kNoBlock;
-    bool any = sig_.for_each_candidate(ws, [&](uint32_t b) {
-      if (strong_equals(b)) {
-        found = b;
-        return true;
-      }
-      return false;
+    if (!sig_.maybe_contains(ws)) return {};
+    Match m;
+    sig_.for_each_candidate(ws, [&](uint32_t b) {
+      if (!strong_equals(b)) return false;
+      m.first = b;
+      return true;
     });
-    if (!any && strong_done) ++stats_->false_matches;
-    return found;
+    if (m.first == kNoBlock) {
+      if (strong_done) ++stats_->false_matches;
+      return m;
+    }
+    // Prefer the block that extends the current COPY.
+    m.take = m.first;
+    if (next_block_ != kNoBlock && next_block_ != m.first &&
+        sig_.weak(next_block_) == ws && strong_equals(next_block_)) {
+      m.take = next_block_;
+    }
+    return m;
   }
 
-  void take_match(size_t block, size_t len) {
+  // The first block with the same sums as block b (b itself if unique).
+  size_t first_equal_block(size_t b) const {
+    size_t first = b;
+    sig_.for_each_candidate(sig_.weak(b), [&](uint32_t c) {
+      if (std::memcmp(sig_.strong(c), sig_.strong(b), strong_len_) != 0) {
+        return false;
+      }
+      first = c;
+      return true;
+    });
+    return first;
+  }
+
+  void take_match(size_t block, size_t first, size_t len) {
     flush_literal();
-    const uint64_t pos = uint64_t{block} * L_;
-    if (copy_len_ && copy_pos_ + copy_len_ == pos) {
-      copy_len_ += len;
-    } else {
-      flush_copy();
-      copy_pos_ = pos;
-      copy_len_ = len;
-      copy_new_off_ = win_base_ + scan_;
-    }
+    run_.add(win_base_ + scan_, uint64_t{block} * L_, uint64_t{first} * L_,
+             len);
     scan_ += len;
     lit_start_ = scan_;
     have_weak_ = false;
@@ -345,19 +362,17 @@ class DeltaJob : public Job {
     }
   }
 
-  void flush_copy() {
-    if (copy_len_ == 0) return;
+  void emit_copy(const DeltaCommand& c) {
     uint8_t cmd[kMaxCommandHeader];
-    const size_t cmd_len = encode_copy(copy_pos_, copy_len_, cmd);
+    const size_t cmd_len = encode_copy(c.basis_pos, c.len, cmd);
     if (seg_.record) {
-      seg_.record->push_back({true, copy_new_off_, copy_len_, copy_pos_});
+      seg_.record->push_back(c);
     } else {
       stage(cmd, cmd_len);
     }
     ++stats_->copy_cmds;
-    stats_->copy_bytes += copy_len_;
+    stats_->copy_bytes += c.len;
     stats_->copy_cmd_bytes += cmd_len;
-    copy_len_ = 0;
   }
 
   // Ends the job at the current position for a splice: see DeltaSegment.
@@ -366,9 +381,9 @@ class DeltaJob : public Job {
     stopped_ = true;
     stop_out_->stopped = true;
     stop_out_->at = win_base_ + scan_;
-    stop_out_->copy_pos = copy_pos_;
-    stop_out_->copy_len = copy_len_;
-    copy_len_ = 0;
+    const DeltaCommand open = run_.finish_but_open();
+    stop_out_->copy_pos = open.basis_pos;
+    stop_out_->copy_len = open.len;
   }
 
   void stage(const uint8_t* p, size_t n) {
@@ -412,8 +427,7 @@ class DeltaJob : public Job {
   bool have_strong_ = false;  // strong_ holds the window's strong sum
   uint8_t strong_[kMaxStrongLen];
 
-  uint64_t copy_pos_ = 0, copy_len_ = 0;  // pending COPY
-  uint64_t copy_new_off_ = 0;             // where it starts in the new file
+  CopyRun run_;  // the pending COPY commands of the current run
   size_t next_block_ = 0;  // the block that would extend the COPY
 
   std::vector<uint8_t> out_;  // staged output, drained from out_off_
