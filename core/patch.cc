@@ -51,8 +51,12 @@ Result<DeltaDecoder::Event> DeltaDecoder::next(JobBuffers& buf,
         }
         if (op_ <= kOpLiteralN1 + 3) {
           literal_left_ = get_be(hdr_, width_bytes(op_ - kOpLiteralN1));
+          if (literal_left_ == 0) {
+            // rdiff refuses these too ("invalid length=0 on LITERAL").
+            return Status::corrupt("zero-length LITERAL" + at(offset_));
+          }
           stats_.literal_cmd_bytes += 1 + hdr_need_;
-          state_ = literal_left_ ? State::kLiteral : State::kOpcode;
+          state_ = State::kLiteral;
           continue;
         }
         const int wp = width_bytes((op_ - kOpCopyBase) >> 2);
@@ -204,7 +208,8 @@ class PatchJob : public Job {
 
 class MemoryBasisReader : public BasisReader {
  public:
-  explicit MemoryBasisReader(std::span<const uint8_t> data) : data_(data) {}
+  MemoryBasisReader(std::span<const uint8_t> data, bool report_size)
+      : data_(data), report_size_(report_size) {}
   Status read_at(uint64_t offset, uint8_t* buf, size_t len) override {
     if (offset > data_.size() || len > data_.size() - offset) {
       return Status::out_of_range("read past the end of the basis");
@@ -212,17 +217,21 @@ class MemoryBasisReader : public BasisReader {
     std::memcpy(buf, data_.data() + offset, len);
     return Status::ok();
   }
-  std::optional<uint64_t> size() const override { return data_.size(); }
+  std::optional<uint64_t> size() const override {
+    if (!report_size_) return std::nullopt;
+    return data_.size();
+  }
 
  private:
   std::span<const uint8_t> data_;
+  bool report_size_;
 };
 
 }  // namespace
 
 std::unique_ptr<BasisReader> new_memory_basis_reader(
-    std::span<const uint8_t> data) {
-  return std::make_unique<MemoryBasisReader>(data);
+    std::span<const uint8_t> data, bool report_size) {
+  return std::make_unique<MemoryBasisReader>(data, report_size);
 }
 
 std::unique_ptr<Job> new_patch_job(BasisReader* basis, Stats* stats) {

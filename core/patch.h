@@ -65,8 +65,10 @@ class DeltaDecoder {
 };
 
 // A BasisReader over bytes in memory. REQUIRES: data outlives the reader.
+// report_size false makes size() say "unknown" (as for a pipe), so a patch
+// job cannot check COPY commands up front and relies on read_at failing.
 std::unique_ptr<BasisReader> new_memory_basis_reader(
-    std::span<const uint8_t> data);
+    std::span<const uint8_t> data, bool report_size = true);
 
 // REQUIRES: basis outlives the job. Output is the new file.
 std::unique_ptr<Job> new_patch_job(BasisReader* basis, Stats* stats);

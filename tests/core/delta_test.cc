@@ -9,13 +9,13 @@
 #include "core/delta_format.h"
 #include "core/patch.h"
 #include "core/signature.h"
-#include "tests/core/job_driver.h"
+#include "tests/support/drive.h"
 
 namespace mirrorfs::core {
 namespace {
 
-using testing::Chunking;
-using testing::run_job;
+using mirrorfs::testing::Chunker;
+using mirrorfs::testing::run_job;
 using Bytes = std::vector<uint8_t>;
 
 Bytes random_bytes(size_t n, std::mt19937& rng) {
@@ -29,22 +29,25 @@ struct RoundTrip {
   Stats delta_stats;
 };
 
+// seed 0: large buffers; else small uneven ones chosen by the seed.
 RoundTrip round_trip(const Bytes& basis, const Bytes& next,
-                     SignatureParams p, Chunking c) {
+                     SignatureParams p, uint64_t seed = 0) {
+  auto in_sizes = [&] { return seed ? Chunker(seed, 5000) : Chunker::fixed(1 << 20); };
+  auto out_sizes = [&] { return seed ? Chunker(seed + 1, 3000) : Chunker::fixed(1 << 20); };
   RoundTrip rt;
   auto sj = new_signature_job(p, nullptr);
-  auto sig = run_job(*sj, basis, c);
+  auto sig = run_job(*sj, basis, in_sizes(), out_sizes());
   EXPECT_TRUE(sig.is_ok()) << sig.status().to_string();
   rt.sig = *sig;
   auto loaded = load_signature(rt.sig);
   EXPECT_TRUE(loaded.is_ok()) << loaded.status().to_string();
   auto dj = new_delta_job(**loaded, &rt.delta_stats);
-  auto delta = run_job(*dj, next, c);
+  auto delta = run_job(*dj, next, in_sizes(), out_sizes());
   EXPECT_TRUE(delta.is_ok()) << delta.status().to_string();
   rt.delta = *delta;
   auto reader = new_memory_basis_reader(basis);
   auto pj = new_patch_job(reader.get(), nullptr);
-  auto out = run_job(*pj, rt.delta, c);
+  auto out = run_job(*pj, rt.delta, in_sizes(), out_sizes());
   EXPECT_TRUE(out.is_ok()) << out.status().to_string();
   rt.out = *out;
   return rt;
@@ -62,7 +65,7 @@ TEST(DeltaTest, IdenticalFileIsOneCopy) {
   std::mt19937 rng(1);
   Bytes basis = random_bytes(100000, rng);
   for (SigMagic m : kMagics) {
-    auto rt = round_trip(basis, basis, params(m, 1024, 8), {});
+    auto rt = round_trip(basis, basis, params(m, 1024, 8));
     EXPECT_EQ(rt.out, basis);
     EXPECT_EQ(rt.delta_stats.copy_cmds, 1u) << magic_name(m);
     EXPECT_EQ(rt.delta_stats.literal_bytes, 0u);
@@ -74,9 +77,9 @@ TEST(DeltaTest, IdenticalFileIsOneCopy) {
 TEST(DeltaTest, EmptyInputs) {
   Bytes empty, some = {1, 2, 3};
   auto p = params(SigMagic::kRabinKarpBlake2, 256, 32);
-  EXPECT_EQ(round_trip(empty, empty, p, {}).out, empty);
-  EXPECT_EQ(round_trip(empty, some, p, {}).out, some);
-  auto rt = round_trip(some, empty, p, {});
+  EXPECT_EQ(round_trip(empty, empty, p).out, empty);
+  EXPECT_EQ(round_trip(empty, some, p).out, some);
+  auto rt = round_trip(some, empty, p);
   EXPECT_EQ(rt.out, empty);
   EXPECT_EQ(rt.delta.size(), 5u);  // magic + END
 }
@@ -84,7 +87,7 @@ TEST(DeltaTest, EmptyInputs) {
 TEST(DeltaTest, ShortTailBlockMatchesAtEnd) {
   std::mt19937 rng(2);
   Bytes basis = random_bytes(1000, rng);  // blocks of 256: tail of 232
-  auto rt = round_trip(basis, basis, params(SigMagic::kRabinKarpBlake2, 256, 32), {});
+  auto rt = round_trip(basis, basis, params(SigMagic::kRabinKarpBlake2, 256, 32));
   EXPECT_EQ(rt.out, basis);
   EXPECT_EQ(rt.delta_stats.literal_bytes, 0u);
   EXPECT_EQ(rt.delta_stats.copy_cmds, 1u);
@@ -95,7 +98,7 @@ TEST(DeltaTest, EditsBecomeSmallLiterals) {
   Bytes basis = random_bytes(1 << 20, rng);
   Bytes next = basis;
   for (int i = 0; i < 10; ++i) next[rng() % next.size()] ^= 0x5a;
-  auto rt = round_trip(basis, next, params(SigMagic::kRabinKarpBlake2, 1024, 16), {});
+  auto rt = round_trip(basis, next, params(SigMagic::kRabinKarpBlake2, 1024, 16));
   EXPECT_EQ(rt.out, next);
   EXPECT_LE(rt.delta_stats.literal_bytes, 10u * 1024);
 }
@@ -104,14 +107,14 @@ TEST(DeltaTest, LongLiteralRunsAreSplit) {
   std::mt19937 rng(4);
   Bytes basis = random_bytes(4096, rng);
   Bytes next = random_bytes(3 * kMaxLiteralRun + 123, rng);
-  auto rt = round_trip(basis, next, params(SigMagic::kRabinKarpBlake2, 512, 8), {});
+  auto rt = round_trip(basis, next, params(SigMagic::kRabinKarpBlake2, 512, 8));
   EXPECT_EQ(rt.out, next);
   EXPECT_EQ(rt.delta_stats.literal_cmds, 4u);
 }
 
 TEST(DeltaTest, RepeatedBlocksMergeIntoLongCopies) {
   Bytes zeros(1 << 20, 0);
-  auto rt = round_trip(zeros, zeros, params(SigMagic::kRollsumBlake2, 4096, 32), {});
+  auto rt = round_trip(zeros, zeros, params(SigMagic::kRollsumBlake2, 4096, 32));
   EXPECT_EQ(rt.out, zeros);
   // Every block has the same sums; preferring the block that extends the
   // COPY gives one command, not 256.
@@ -160,11 +163,7 @@ TEST(DeltaTest, RandomizedRoundTrips) {
     SigMagic m = kMagics[rng() % 4];
     const uint32_t block = 1 + rng() % 300;
     const uint32_t strong = 1 + rng() % max_strong_len(m);
-    Chunking c;
-    c.in = 1 + rng() % 5000;
-    c.out = 1 + rng() % 5000;
-    c.jitter_seed = seed;
-    auto rt = round_trip(basis, next, params(m, block, strong), c);
+    auto rt = round_trip(basis, next, params(m, block, strong), seed);
     // Short strong sums (a byte or two) can collide by design; only
     // reasonably strong sums must round-trip exactly.
     if (strong >= 6) {

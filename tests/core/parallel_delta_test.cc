@@ -12,7 +12,7 @@
 
 #include "core/patch.h"
 #include "core/whole_file.h"
-#include "tests/core/job_driver.h"
+#include "tests/support/drive.h"
 
 namespace mirrorfs::core {
 namespace {
@@ -63,7 +63,7 @@ Run delta_with(const Signature& sig, const Bytes& next, unsigned threads) {
 Bytes patched(const Bytes& basis, const Bytes& delta) {
   auto reader = new_memory_basis_reader(basis);
   auto job = new_patch_job(reader.get(), nullptr);
-  auto r = testing::run_job(*job, delta);
+  auto r = mirrorfs::testing::run_job(*job, delta);
   EXPECT_TRUE(r.is_ok()) << r.status().to_string();
   return r.is_ok() ? *r : Bytes{};
 }

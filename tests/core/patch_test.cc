@@ -3,14 +3,14 @@
 #include <gtest/gtest.h>
 
 #include "core/delta_format.h"
-#include "tests/core/job_driver.h"
+#include "tests/support/drive.h"
 
 namespace mirrorfs::core {
 namespace {
 
 using Bytes = std::vector<uint8_t>;
-using testing::Chunking;
-using testing::run_job;
+using mirrorfs::testing::Chunker;
+using mirrorfs::testing::run_job;
 
 Bytes magic() { return {0x72, 0x73, 0x02, 0x36}; }
 
@@ -19,10 +19,11 @@ Bytes cat(Bytes a, const Bytes& b) {
   return a;
 }
 
-Result<Bytes> patch(const Bytes& basis, const Bytes& delta, Chunking c = {}) {
+Result<Bytes> patch(const Bytes& basis, const Bytes& delta,
+                    size_t chunk = 1 << 20) {
   auto reader = new_memory_basis_reader(basis);
   auto job = new_patch_job(reader.get(), nullptr);
-  return run_job(*job, delta, c);
+  return run_job(*job, delta, Chunker::fixed(chunk), Chunker::fixed(chunk));
 }
 
 const Bytes kBasis = {'0', '1', '2', '3', '4', '5', '6', '7', '8', '9'};
@@ -51,7 +52,7 @@ TEST(PatchTest, EveryOpcodeWidth) {
     }
   }
   for (size_t chunk : {1, 2, 3, 7, 1000}) {
-    auto r = patch(kBasis, d, Chunking{chunk, chunk, 0});
+    auto r = patch(kBasis, d, chunk);
     ASSERT_TRUE(r.is_ok()) << r.status().to_string();
     EXPECT_EQ(*r, want) << "chunk " << chunk;
   }
@@ -86,6 +87,12 @@ TEST(PatchTest, Truncations) {
 
 TEST(PatchTest, ZeroLengthCopyIsCorrupt) {
   expect_corrupt(cat(magic(), {0x45, 0x00, 0x00, 0x00}), "zero-length COPY");
+}
+
+TEST(PatchTest, ZeroLengthLiteralIsCorrupt) {
+  expect_corrupt(cat(magic(), {0x41, 0x00, 0x00}), "zero-length LITERAL");
+  expect_corrupt(cat(magic(), {0x44, 0, 0, 0, 0, 0, 0, 0, 0, 0x00}),
+                 "zero-length LITERAL");
 }
 
 TEST(PatchTest, CopyPastEndOfBasisIsOutOfRange) {
