@@ -44,6 +44,12 @@ inline int width_index(uint64_t v) {
 
 inline int width_bytes(int index) { return 1 << index; }
 
+// memcpy that accepts n == 0 with null pointers (a caller's empty
+// JobBuffers may hold nullptr, which memcpy does not allow even for 0).
+inline void copy_bytes(uint8_t* dst, const uint8_t* src, size_t n) {
+  if (n) std::memcpy(dst, src, n);
+}
+
 inline uint64_t load_le64(const uint8_t* p) {
   uint64_t v;
   std::memcpy(&v, p, 8);

@@ -180,7 +180,8 @@ class DeltaJob : public Job {
     if (seg_.stop) {
       // Positions from stop_from on are visited one at a time, so that
       // scan() can ask seg_.stop at each.
-      const uint64_t rel = seg_.stop_from > win_base_ ? seg_.stop_from - win_base_ : 0;
+      const uint64_t rel =
+          seg_.stop_from > win_base_ ? seg_.stop_from - win_base_ : 0;
       limit = std::min<uint64_t>(limit, std::max<uint64_t>(rel, s + 1));
     }
     Weak weak = weak_;
@@ -416,18 +417,18 @@ class DeltaJob : public Job {
   const size_t cap_;  // the most new-file bytes held at once
 
   std::unique_ptr<uint8_t[]> win_;
-  size_t win_size_ = 0;  // allocated
-  size_t win_len_ = 0;   // filled
-  size_t scan_ = 0;      // start of the current window
-  size_t lit_start_ = 0; // pending literal is [lit_start_, scan_)
+  size_t win_size_ = 0;   // allocated
+  size_t win_len_ = 0;    // filled
+  size_t scan_ = 0;       // start of the current window
+  size_t lit_start_ = 0;  // pending literal is [lit_start_, scan_)
 
-  Weak weak_;               // weak sum of the window at scan_
+  Weak weak_;  // weak sum of the window at scan_
   bool have_weak_ = false;
-  bool checked_ = false;    // the window at scan_ was looked up, no match
+  bool checked_ = false;      // the window at scan_ was looked up, no match
   bool have_strong_ = false;  // strong_ holds the window's strong sum
   uint8_t strong_[kMaxStrongLen];
 
-  CopyRun run_;  // the pending COPY commands of the current run
+  CopyRun run_;            // the pending COPY commands of the current run
   size_t next_block_ = 0;  // the block that would extend the COPY
 
   std::vector<uint8_t> out_;  // staged output, drained from out_off_

@@ -3,7 +3,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cassert>
 #include <cerrno>
+#include <memory>
 
 namespace mirrorfs::core {
 
@@ -53,6 +56,43 @@ std::optional<uint64_t> regular_file_size(int fd) {
   struct stat st;
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
   return static_cast<uint64_t>(st.st_size);
+}
+
+Status drive_job_fd(Job& job, int in_fd, const InputRange& range, int out_fd,
+                    size_t buffer_size) {
+  auto in = std::make_unique_for_overwrite<uint8_t[]>(buffer_size);
+  auto out =
+      std::make_unique_for_overwrite<uint8_t[]>(out_fd >= 0 ? buffer_size : 0);
+  const size_t out_size = out_fd >= 0 ? buffer_size : 0;
+  uint64_t off = range.from;
+  JobBuffers b;
+  for (;;) {
+    if (b.avail_in == 0 && !b.eof_in) {
+      size_t want = buffer_size;
+      if (range.positioned) {
+        want = static_cast<size_t>(std::min<uint64_t>(want, range.to - off));
+      }
+      Result<size_t> n = range.positioned
+                             ? pread_full(in_fd, in.get(), want, off)
+                             : read_full(in_fd, in.get(), want);
+      if (!n.is_ok()) return n.status();
+      off += *n;
+      b.next_in = in.get();
+      b.avail_in = *n;
+      b.eof_in = *n < want || (range.positioned && off == range.to);
+    }
+    b.next_out = out.get();
+    b.avail_out = out_size;
+    Result<JobStep> step = job.iterate(b);
+    if (!step.is_ok()) return step.status();
+    if (out_fd >= 0) {
+      MIRRORFS_RETURN_IF_ERROR(
+          write_full(out_fd, out.get(), out_size - b.avail_out));
+    }
+    if (*step == JobStep::kDone) return Status::ok();
+    // A blocked job must have drained its input or filled its output.
+    assert(b.avail_in == 0 || b.avail_out == 0);
+  }
 }
 
 }  // namespace mirrorfs::core

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 
+#include "core/job.h"
 #include "core/status.h"
 
 namespace mirrorfs::core {
@@ -18,5 +19,19 @@ Result<size_t> pread_full(int fd, uint8_t* buf, size_t len, uint64_t offset);
 Status write_full(int fd, const uint8_t* buf, size_t len);
 // The size of a regular file; nullopt for pipes, sockets, terminals.
 std::optional<uint64_t> regular_file_size(int fd);
+
+// Where a job's input comes from: everything readable from the file's
+// current offset (read), or the byte range [from, to) (pread).
+struct InputRange {
+  bool positioned = false;
+  uint64_t from = 0, to = 0;
+};
+
+// Runs `job` to kDone over input from in_fd, writing its output to out_fd
+// (out_fd < 0: the job produces none). Buffers of buffer_size bytes are
+// allocated uninitialised: touching 4 MiB per process start costs more
+// than a small file's whole run.
+Status drive_job_fd(Job& job, int in_fd, const InputRange& range, int out_fd,
+                    size_t buffer_size);
 
 }  // namespace mirrorfs::core

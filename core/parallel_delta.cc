@@ -23,34 +23,6 @@
 namespace mirrorfs::core {
 namespace {
 
-// Runs job over [from, to) of fd, writing output to out_fd (none if < 0).
-Status drive_range(Job& job, int fd, uint64_t from, uint64_t to, int out_fd,
-                   size_t buffer_size) {
-  std::vector<uint8_t> in(buffer_size), out(out_fd >= 0 ? buffer_size : 0);
-  JobBuffers b;
-  uint64_t off = from;
-  for (;;) {
-    if (b.avail_in == 0 && !b.eof_in) {
-      const size_t want = static_cast<size_t>(std::min<uint64_t>(in.size(), to - off));
-      Result<size_t> n = pread_full(fd, in.data(), want, off);
-      if (!n.is_ok()) return n.status();
-      off += *n;
-      b.next_in = in.data();
-      b.avail_in = *n;
-      b.eof_in = *n < want || off == to;
-    }
-    b.next_out = out.data();
-    b.avail_out = out.size();
-    Result<JobStep> step = job.iterate(b);
-    if (!step.is_ok()) return step.status();
-    if (out_fd >= 0) {
-      MIRRORFS_RETURN_IF_ERROR(
-          write_full(out_fd, out.data(), out.size() - b.avail_out));
-    }
-    if (*step == JobStep::kDone) return Status::ok();
-  }
-}
-
 // Whether the scan that recorded `cmds` visited position p: every
 // position of a literal run, and the start of every block-long match
 // within a (merged) COPY.
@@ -85,7 +57,8 @@ class TailWriter {
       if (it->copy) {
         add_copy(it->basis_pos + skip, it->len - skip);
       } else {
-        MIRRORFS_RETURN_IF_ERROR(add_literal(it->new_off + skip, it->len - skip));
+        MIRRORFS_RETURN_IF_ERROR(
+            add_literal(it->new_off + skip, it->len - skip));
       }
     }
     MIRRORFS_RETURN_IF_ERROR(flush_copy());
@@ -185,7 +158,7 @@ Result<Stats> parallel_delta_fd(const Signature& sig, int new_fd, int delta_fd,
       seg.base = mid;
       seg.record = &cmds;
       auto job = new_delta_segment_job(sig, &stats_b, std::move(seg), nullptr);
-      status_b = drive_range(*job, new_fd, mid, end, -1, buffer_size);
+      status_b = drive_job_fd(*job, new_fd, {true, mid, end}, -1, buffer_size);
     });
   } catch (const std::system_error& e) {
     return Status::internal(std::string("cannot start a thread: ") + e.what());
@@ -208,7 +181,8 @@ Result<Stats> parallel_delta_fd(const Signature& sig, int new_fd, int delta_fd,
     return status_b.is_ok() && visited(cmds, p, L);
   };
   auto job = new_delta_segment_job(sig, &stats, std::move(seg), &stop);
-  Status status_a = drive_range(*job, new_fd, start, end, delta_fd, buffer_size);
+  Status status_a =
+      drive_job_fd(*job, new_fd, {true, start, end}, delta_fd, buffer_size);
   join_b();
   MIRRORFS_RETURN_IF_ERROR(status_a);
   stats.false_matches += stats_b.false_matches;

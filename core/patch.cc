@@ -27,7 +27,7 @@ Result<DeltaDecoder::Event> DeltaDecoder::next(JobBuffers& buf,
       case State::kMagic:
       case State::kParams: {
         const size_t take = std::min(buf.avail_in, hdr_need_ - hdr_have_);
-        std::memcpy(hdr_ + hdr_have_, buf.next_in, take);
+        copy_bytes(hdr_ + hdr_have_, buf.next_in, take);
         hdr_have_ += take;
         buf.next_in += take;
         buf.avail_in -= take;
@@ -43,8 +43,9 @@ Result<DeltaDecoder::Event> DeltaDecoder::next(JobBuffers& buf,
           const uint32_t magic = get_be32(hdr_);
           if (magic != kDeltaMagic) {
             char hex[16];
-            std::snprintf(hex, sizeof hex, "%#010x", magic);
-            return Status::corrupt(std::string("not a delta: bad magic ") + hex);
+            std::snprintf(hex, sizeof hex, "0x%08x", magic);
+            return Status::corrupt(std::string("not a delta: bad magic ") +
+                                   hex);
           }
           state_ = State::kOpcode;
           continue;
@@ -214,7 +215,7 @@ class MemoryBasisReader : public BasisReader {
     if (offset > data_.size() || len > data_.size() - offset) {
       return Status::out_of_range("read past the end of the basis");
     }
-    std::memcpy(buf, data_.data() + offset, len);
+    copy_bytes(buf, data_.data() + offset, len);
     return Status::ok();
   }
   std::optional<uint64_t> size() const override {

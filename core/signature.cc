@@ -59,7 +59,7 @@ class SignatureJob : public Job {
       // Drain what is staged before producing more.
       if (pending_off_ < pending_len_) {
         const size_t n = std::min(buf.avail_out, pending_len_ - pending_off_);
-        std::memcpy(buf.next_out, pending_ + pending_off_, n);
+        copy_bytes(buf.next_out, pending_ + pending_off_, n);
         buf.next_out += n;
         buf.avail_out -= n;
         pending_off_ += n;
@@ -121,7 +121,8 @@ class SignatureJob : public Job {
 std::unique_ptr<Job> new_signature_job(const SignatureParams& params,
                                        Stats* stats) {
   assert(params.block_len > 0);
-  assert(params.strong_len >= 1 && params.strong_len <= max_strong_len(params.magic));
+  assert(params.strong_len >= 1 &&
+         params.strong_len <= max_strong_len(params.magic));
   return std::make_unique<SignatureJob>(params, stats);
 }
 
@@ -146,9 +147,9 @@ void Signature::build_index() {
   // lookup sees the first occurrence first.
   chain_.resize(n);
   for (size_t i = 0; i < n; ++i) chain_[i] = static_cast<uint32_t>(i);
-  std::stable_sort(chain_.begin(), chain_.end(), [this](uint32_t a, uint32_t b) {
-    return weak_[a] < weak_[b];
-  });
+  std::stable_sort(
+      chain_.begin(), chain_.end(),
+      [this](uint32_t a, uint32_t b) { return weak_[a] < weak_[b]; });
   size_t distinct = 0;
   for (size_t i = 0; i < n; ++i) {
     if (i == 0 || weak_[chain_[i]] != weak_[chain_[i - 1]]) ++distinct;
@@ -169,7 +170,8 @@ void Signature::build_index() {
     const uint32_t h = mix(w);
     size_t slot = h & table_mask_;
     while (table_[slot].count != 0) slot = (slot + 1) & table_mask_;
-    table_[slot] = Slot{w, static_cast<uint32_t>(i), static_cast<uint32_t>(j - i)};
+    table_[slot] =
+        Slot{w, static_cast<uint32_t>(i), static_cast<uint32_t>(j - i)};
     filter_[(h >> 6) & filter_mask_] |= uint64_t{1} << (h & 63);
     i = j;
   }
@@ -188,7 +190,7 @@ Result<JobStep> SignatureLoader::iterate(JobBuffers& buf) {
   if (done_) return JobStep::kDone;
   if (!sig_) {
     const size_t take = std::min(buf.avail_in, kSigHeaderLen - header_have_);
-    std::memcpy(header_ + header_have_, buf.next_in, take);
+    copy_bytes(header_ + header_have_, buf.next_in, take);
     header_have_ += take;
     buf.next_in += take;
     buf.avail_in -= take;
@@ -203,7 +205,7 @@ Result<JobStep> SignatureLoader::iterate(JobBuffers& buf) {
     auto m = magic_from_u32(magic);
     if (!m) {
       char hex[16];
-      std::snprintf(hex, sizeof hex, "%#010x", magic);
+      std::snprintf(hex, sizeof hex, "0x%08x", magic);
       return Status::corrupt(std::string("not a signature: bad magic ") + hex);
     }
     SignatureParams p;
@@ -211,10 +213,9 @@ Result<JobStep> SignatureLoader::iterate(JobBuffers& buf) {
     p.block_len = get_be32(header_ + 4);
     p.strong_len = get_be32(header_ + 8);
     if (p.block_len == 0 || p.block_len > kMaxBlockLen) {
-      return Status::corrupt("signature block length " +
-                             std::to_string(p.block_len) +
-                             " is out of range (1.." +
-                             std::to_string(kMaxBlockLen) + ")");
+      return Status::corrupt(
+          "signature block length " + std::to_string(p.block_len) +
+          " is out of range (1.." + std::to_string(kMaxBlockLen) + ")");
     }
     if (p.strong_len == 0 || p.strong_len > max_strong_len(p.magic)) {
       return Status::corrupt("signature strong sum length " +
@@ -239,7 +240,7 @@ Result<JobStep> SignatureLoader::iterate(JobBuffers& buf) {
       continue;
     }
     const size_t take = std::min(buf.avail_in, entry - entry_have_);
-    std::memcpy(entry_ + entry_have_, buf.next_in, take);
+    copy_bytes(entry_ + entry_have_, buf.next_in, take);
     entry_have_ += take;
     buf.next_in += take;
     buf.avail_in -= take;

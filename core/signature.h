@@ -115,7 +115,7 @@ class Signature {
   SignatureParams params_;
   std::vector<uint32_t> weak_;
   std::vector<uint8_t> strong_;
-  std::vector<Slot> table_;       // open addressing, one slot per weak sum
+  std::vector<Slot> table_;  // open addressing, one slot per weak sum
   size_t table_mask_ = 0;
   std::vector<uint32_t> chain_;   // block indices grouped by weak sum
   std::vector<uint64_t> filter_;  // prefilter bitset
@@ -142,6 +142,7 @@ class SignatureLoader : public Job {
 };
 
 // Parses a whole signature held in memory (tests, fuzzing, the database).
-Result<std::unique_ptr<Signature>> load_signature(std::span<const uint8_t> data);
+Result<std::unique_ptr<Signature>> load_signature(
+    std::span<const uint8_t> data);
 
 }  // namespace mirrorfs::core

@@ -18,12 +18,12 @@ std::optional<SigMagic> magic_from_u32(uint32_t v) {
 
 WeakKind weak_kind(SigMagic m) {
   return (static_cast<uint32_t>(m) & 0xf0) == 0x40 ? WeakKind::kRabinKarp
-                                                    : WeakKind::kRollsum;
+                                                   : WeakKind::kRollsum;
 }
 
 StrongKind strong_kind(SigMagic m) {
   return (static_cast<uint32_t>(m) & 0x0f) == 0x7 ? StrongKind::kBlake2
-                                                   : StrongKind::kMd4;
+                                                  : StrongKind::kMd4;
 }
 
 size_t max_strong_len(SigMagic m) {
@@ -31,7 +31,8 @@ size_t max_strong_len(SigMagic m) {
 }
 
 std::string magic_name(SigMagic m) {
-  std::string s = weak_kind(m) == WeakKind::kRabinKarp ? "rabinkarp" : "rollsum";
+  std::string s =
+      weak_kind(m) == WeakKind::kRabinKarp ? "rabinkarp" : "rollsum";
   s += strong_kind(m) == StrongKind::kBlake2 ? "+blake2" : "+md4";
   return s;
 }
@@ -67,10 +68,9 @@ Result<SignatureParams> resolve_signature_params(
     p.block_len = static_cast<uint32_t>(b);
   }
   if (p.block_len > kMaxBlockLen) {
-    return Status::invalid_argument("block length " +
-                                    std::to_string(p.block_len) +
-                                    " is too large (at most " +
-                                    std::to_string(kMaxBlockLen) + ")");
+    return Status::invalid_argument(
+        "block length " + std::to_string(p.block_len) +
+        " is too large (at most " + std::to_string(kMaxBlockLen) + ")");
   }
   const size_t max_len = max_strong_len(p.magic);
   if (req.strong_len == 0) {
@@ -80,7 +80,8 @@ Result<SignatureParams> resolve_signature_params(
     if (basis_size) {
       const uint64_t n = *basis_size;
       min_len = 2 + (floor_log2(n + (uint64_t{1} << 24)) +
-                     floor_log2(n / p.block_len + 1) + 7) / 8;
+                     floor_log2(n / p.block_len + 1) + 7) /
+                        8;
     }
     p.strong_len = static_cast<uint32_t>(min_len < max_len ? min_len : max_len);
   } else if (req.strong_len < -1 ||

@@ -28,8 +28,8 @@ inline constexpr size_t kSigHeaderLen = 12;  // magic, block_len, strong_len
 inline constexpr size_t kBlake2SumLen = 32;  // BLAKE2b-256, then truncated
 inline constexpr size_t kMd4SumLen = 16;
 inline constexpr size_t kMaxStrongLen = 32;
-inline constexpr uint32_t kDefaultBlockLen = 2048;   // size unknown (a pipe)
-inline constexpr size_t kDefaultMinStrongLen = 12;   // size unknown
+inline constexpr uint32_t kDefaultBlockLen = 2048;  // size unknown (a pipe)
+inline constexpr size_t kDefaultMinStrongLen = 12;  // size unknown
 // Largest block length we accept when reading a signature: bounds the
 // memory a hostile header can make a delta job allocate for its window.
 inline constexpr uint32_t kMaxBlockLen = 1u << 28;
@@ -51,8 +51,8 @@ struct SignatureParams {
 // What the user asked for, rdiff-style: 0 means "choose".
 struct SignatureRequest {
   SigMagic magic = SigMagic::kRabinKarpBlake2;
-  uint32_t block_len = 0;   // 0: choose from the basis size, as rdiff does
-  int strong_len = 0;       // 0: the maximum; -1: the minimum safe length
+  uint32_t block_len = 0;  // 0: choose from the basis size, as rdiff does
+  int strong_len = 0;      // 0: the maximum; -1: the minimum safe length
 };
 
 // Resolves a request the way rdiff 2.3 (rs_sig_args) does for a basis of

@@ -1,27 +1,38 @@
 #include "core/stats.h"
 
 #include <cstdio>
+#include <cstring>
 
 namespace mirrorfs::core {
 
+namespace {
+using ull = unsigned long long;
+
+void append(std::string& s, const char* fmt, ull a, ull b = 0, ull c = 0) {
+  char buf[128];
+  std::snprintf(buf, sizeof buf, fmt, a, b, c);
+  s += buf;
+}
+}  // namespace
+
 std::string format_stats(const char* op, const Stats& s) {
-  char line[512];
-  std::snprintf(
-      line, sizeof line,
-      "%s statistics: literal[%llu cmds, %llu bytes, %llu cmdbytes] "
-      "copy[%llu cmds, %llu bytes, %llu cmdbytes] false_matches[%llu] "
-      "sig[%llu blocks, %u bytes per block] in[%llu bytes] out[%llu bytes]",
-      op, static_cast<unsigned long long>(s.literal_cmds),
-      static_cast<unsigned long long>(s.literal_bytes),
-      static_cast<unsigned long long>(s.literal_cmd_bytes),
-      static_cast<unsigned long long>(s.copy_cmds),
-      static_cast<unsigned long long>(s.copy_bytes),
-      static_cast<unsigned long long>(s.copy_cmd_bytes),
-      static_cast<unsigned long long>(s.false_matches),
-      static_cast<unsigned long long>(s.sig_blocks), s.block_len,
-      static_cast<unsigned long long>(s.in_bytes),
-      static_cast<unsigned long long>(s.out_bytes));
-  return line;
+  std::string out = std::string(op) + " statistics:";
+  const bool is_signature = std::strcmp(op, "signature") == 0;
+  if (!is_signature) {
+    append(out, " literal[%llu cmds, %llu bytes, %llu cmdbytes]",
+           s.literal_cmds, s.literal_bytes, s.literal_cmd_bytes);
+    append(out, " copy[%llu cmds, %llu bytes, %llu cmdbytes]", s.copy_cmds,
+           s.copy_bytes, s.copy_cmd_bytes);
+  }
+  if (std::strcmp(op, "delta") == 0) {
+    append(out, " false_matches[%llu]", s.false_matches);
+  }
+  if (s.block_len != 0) {
+    append(out, " signature[%llu blocks, %llu bytes per block]", s.sig_blocks,
+           s.block_len);
+  }
+  append(out, " in[%llu bytes] out[%llu bytes]", s.in_bytes, s.out_bytes);
+  return out;
 }
 
 }  // namespace mirrorfs::core

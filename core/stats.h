@@ -7,16 +7,16 @@
 namespace mirrorfs::core {
 
 struct Stats {
-  uint64_t in_bytes = 0;        // bytes consumed from the job's input
-  uint64_t out_bytes = 0;       // bytes produced
+  uint64_t in_bytes = 0;   // bytes consumed from the job's input
+  uint64_t out_bytes = 0;  // bytes produced
   uint64_t literal_cmds = 0;
   uint64_t literal_bytes = 0;
   uint64_t literal_cmd_bytes = 0;  // opcode and length bytes of literals
   uint64_t copy_cmds = 0;
   uint64_t copy_bytes = 0;
   uint64_t copy_cmd_bytes = 0;
-  uint64_t false_matches = 0;   // weak sum matched, strong sum did not
-  uint64_t sig_blocks = 0;      // blocks in the signature made or used
+  uint64_t false_matches = 0;  // weak sum matched, strong sum did not
+  uint64_t sig_blocks = 0;     // blocks in the signature made or used
   uint32_t block_len = 0;
   // Parallel delta only: the new-file offset where the second thread's
   // commands took over (0: the first thread did it all).

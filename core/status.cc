@@ -29,12 +29,18 @@ int Status::errno_value() const {
   if (!rep_) return 0;
   if (rep_->err != 0) return rep_->err;
   switch (rep_->code) {
-    case Code::kInvalidArgument: return EINVAL;
-    case Code::kNotFound: return ENOENT;
-    case Code::kAlreadyExists: return EEXIST;
-    case Code::kUnsupported: return EOPNOTSUPP;
-    case Code::kOutOfRange: return ERANGE;
-    default: return EIO;
+    case Code::kInvalidArgument:
+      return EINVAL;
+    case Code::kNotFound:
+      return ENOENT;
+    case Code::kAlreadyExists:
+      return EEXIST;
+    case Code::kUnsupported:
+      return EOPNOTSUPP;
+    case Code::kOutOfRange:
+      return ERANGE;
+    default:
+      return EIO;
   }
 }
 

@@ -22,8 +22,8 @@ enum class Code : int {
   kCorrupt,          // input data violates its format (signature, delta, frame)
   kNotFound,
   kAlreadyExists,
-  kIoError,          // the operating system said no; errno is kept
-  kOutOfRange,       // e.g. a COPY past the end of the basis
+  kIoError,     // the operating system said no; errno is kept
+  kOutOfRange,  // e.g. a COPY past the end of the basis
   kUnsupported,
   kInternal,
 };
@@ -109,8 +109,8 @@ class [[nodiscard]] Result {
 }  // namespace mirrorfs
 
 // Returns early from the enclosing function if `expr` is a non-OK Status.
-#define MIRRORFS_RETURN_IF_ERROR(expr)        \
-  do {                                        \
-    ::mirrorfs::Status _st = (expr);          \
-    if (!_st.is_ok()) return _st;             \
+#define MIRRORFS_RETURN_IF_ERROR(expr) \
+  do {                                 \
+    ::mirrorfs::Status _st = (expr);   \
+    if (!_st.is_ok()) return _st;      \
   } while (0)

@@ -50,13 +50,14 @@ uint32_t rk_poly_scalar(const uint8_t* p, size_t n) {
 // The same over 32 lanes of 32 bits (four AVX2 registers, stride 32):
 // four independent multiply chains hide the latency of vpmulld.
 __attribute__((target("avx2"))) uint32_t rk_poly_avx2(const uint8_t* p,
-                                                        size_t n) {
+                                                      size_t n) {
   const __m256i m32 = _mm256_set1_epi32(static_cast<int>(mult_pow(32)));
   __m256i acc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(),
                     _mm256_setzero_si256(), _mm256_setzero_si256()};
   size_t i = 0;
   for (; i + 32 <= n; i += 32) {
-    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i));
+    const __m256i v =
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i));
     const __m128i lo = _mm256_castsi256_si128(v);
     const __m128i hi = _mm256_extracti128_si256(v, 1);
     acc[0] = _mm256_add_epi32(_mm256_mullo_epi32(acc[0], m32),

@@ -18,7 +18,10 @@ inline constexpr uint32_t kRabinKarpAdj = 0x08104224;  // (MULT - 1) * seed
 // both mod 2^16; digest = s2 << 16 | s1.
 class Rollsum {
  public:
-  void reset() { s1_ = s2_ = 0; count_ = 0; }
+  void reset() {
+    s1_ = s2_ = 0;
+    count_ = 0;
+  }
   void update(const uint8_t* p, size_t n);
   void rotate(uint8_t out, uint8_t in) {
     s1_ += in - out;
@@ -45,7 +48,11 @@ class Rollsum {
 // RabinKarp: h = seed * M^n + sum(b_i * M^(n-1-i)) mod 2^32.
 class RabinKarp {
  public:
-  void reset() { h_ = kRabinKarpSeed; mult_pow_ = 1; count_ = 0; }
+  void reset() {
+    h_ = kRabinKarpSeed;
+    mult_pow_ = 1;
+    count_ = 0;
+  }
   void update(const uint8_t* p, size_t n);
   // Slides the window one byte: `out` leaves, `in` enters.
   void rotate(uint8_t out, uint8_t in) {

@@ -17,32 +17,6 @@
 namespace mirrorfs::core {
 namespace {
 
-// Runs a job from in_fd to out_fd (out_fd < 0: the job produces nothing).
-Status drive(Job& job, int in_fd, int out_fd, size_t buffer_size) {
-  std::vector<uint8_t> in(buffer_size), out(out_fd >= 0 ? buffer_size : 0);
-  JobBuffers b;
-  for (;;) {
-    if (b.avail_in == 0 && !b.eof_in) {
-      Result<size_t> n = read_full(in_fd, in.data(), in.size());
-      if (!n.is_ok()) return n.status();
-      b.next_in = in.data();
-      b.avail_in = *n;
-      b.eof_in = *n < in.size();
-    }
-    b.next_out = out.data();
-    b.avail_out = out.size();
-    Result<JobStep> step = job.iterate(b);
-    if (!step.is_ok()) return step.status();
-    if (out_fd >= 0) {
-      MIRRORFS_RETURN_IF_ERROR(
-          write_full(out_fd, out.data(), out.size() - b.avail_out));
-    }
-    if (*step == JobStep::kDone) return Status::ok();
-    // A blocked job must have drained its input or filled its output.
-    assert(b.avail_in == 0 || b.avail_out == 0);
-  }
-}
-
 class FdBasisReader : public BasisReader {
  public:
   explicit FdBasisReader(int fd) : fd_(fd), size_(regular_file_size(fd)) {}
@@ -77,14 +51,16 @@ std::unique_ptr<BasisReader> new_fd_basis_reader(int fd) {
   return std::make_unique<FdBasisReader>(fd);
 }
 
-Result<Stats> signature_fd(int basis_fd, int sig_fd, const SignatureRequest& req,
+Result<Stats> signature_fd(int basis_fd, int sig_fd,
+                           const SignatureRequest& req,
                            const WholeFileOptions& opt) {
   Result<SignatureParams> params =
       resolve_signature_params(req, regular_file_size(basis_fd));
   if (!params.is_ok()) return params.status();
   const SignatureParams& p = *params;
   const size_t entry = sig_entry_len(p);
-  unsigned threads = opt.threads ? opt.threads : std::thread::hardware_concurrency();
+  unsigned threads =
+      opt.threads ? opt.threads : std::thread::hardware_concurrency();
   threads = std::clamp(threads, 1u, 16u);
 
   // Whole blocks are read in large chunks and hashed by `threads` threads
@@ -93,10 +69,13 @@ Result<Stats> signature_fd(int basis_fd, int sig_fd, const SignatureRequest& req
       std::max<size_t>(1, (opt.buffer_size * 8) / p.block_len);
   if (auto size = regular_file_size(basis_fd)) {
     // Do not allocate a large chunk for a small file.
-    blocks_per_chunk = std::min<size_t>(blocks_per_chunk, *size / p.block_len + 1);
+    blocks_per_chunk =
+        std::min<size_t>(blocks_per_chunk, *size / p.block_len + 1);
   }
-  std::vector<uint8_t> in(blocks_per_chunk * p.block_len);
-  std::vector<uint8_t> out(blocks_per_chunk * entry + kSigHeaderLen);
+  const size_t in_size = blocks_per_chunk * p.block_len;
+  auto in = std::make_unique_for_overwrite<uint8_t[]>(in_size);
+  auto out =
+      std::make_unique_for_overwrite<uint8_t[]>(blocks_per_chunk * entry);
 
   Stats stats;
   stats.block_len = p.block_len;
@@ -115,7 +94,7 @@ Result<Stats> signature_fd(int basis_fd, int sig_fd, const SignatureRequest& req
   MIRRORFS_RETURN_IF_ERROR(write_full(sig_fd, header, kSigHeaderLen));
   stats.out_bytes += kSigHeaderLen;
   for (;;) {
-    Result<size_t> got = read_full(basis_fd, in.data(), in.size());
+    Result<size_t> got = read_full(basis_fd, in.get(), in_size);
     if (!got.is_ok()) return got.status();
     const size_t n = *got;
     if (n == 0) break;
@@ -129,17 +108,17 @@ Result<Stats> signature_fd(int basis_fd, int sig_fd, const SignatureRequest& req
       if (b0 >= b1) break;
       pool.emplace_back([&, b0, b1] {
         const size_t len = std::min(n, b1 * p.block_len) - b0 * p.block_len;
-        sign_blocks(p, in.data() + b0 * p.block_len, len,
-                    out.data() + b0 * entry);
+        sign_blocks(p, in.get() + b0 * p.block_len, len,
+                    out.get() + b0 * entry);
       });
     }
-    sign_blocks(p, in.data(), std::min(n, per * p.block_len), out.data());
+    sign_blocks(p, in.get(), std::min(n, per * p.block_len), out.get());
     for (auto& th : pool) th.join();
-    MIRRORFS_RETURN_IF_ERROR(write_full(sig_fd, out.data(), nblocks * entry));
+    MIRRORFS_RETURN_IF_ERROR(write_full(sig_fd, out.get(), nblocks * entry));
     stats.in_bytes += n;
     stats.out_bytes += nblocks * entry;
     stats.sig_blocks += nblocks;
-    if (n < in.size()) break;
+    if (n < in_size) break;
   }
   return stats;
 }
@@ -147,7 +126,8 @@ Result<Stats> signature_fd(int basis_fd, int sig_fd, const SignatureRequest& req
 Result<std::unique_ptr<Signature>> load_signature_fd(
     int sig_fd, const WholeFileOptions& opt) {
   SignatureLoader loader;
-  MIRRORFS_RETURN_IF_ERROR(drive(loader, sig_fd, -1, opt.buffer_size));
+  MIRRORFS_RETURN_IF_ERROR(
+      drive_job_fd(loader, sig_fd, {}, -1, opt.buffer_size));
   return loader.take();
 }
 
@@ -163,7 +143,8 @@ Result<Stats> delta_fd(const Signature& sig, int new_fd, int delta_fd,
   }
   Stats stats;
   auto job = new_delta_job(sig, &stats);
-  MIRRORFS_RETURN_IF_ERROR(drive(*job, new_fd, delta_fd, opt.buffer_size));
+  MIRRORFS_RETURN_IF_ERROR(
+      drive_job_fd(*job, new_fd, {}, delta_fd, opt.buffer_size));
   return stats;
 }
 
@@ -172,7 +153,8 @@ Result<Stats> patch_fd(int basis_fd, int delta_fd, int out_fd,
   Stats stats;
   FdBasisReader basis(basis_fd);
   auto job = new_patch_job(&basis, &stats);
-  MIRRORFS_RETURN_IF_ERROR(drive(*job, delta_fd, out_fd, opt.buffer_size));
+  MIRRORFS_RETURN_IF_ERROR(
+      drive_job_fd(*job, delta_fd, {}, out_fd, opt.buffer_size));
   return stats;
 }
 

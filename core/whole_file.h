@@ -26,7 +26,8 @@ struct WholeFileOptions {
 // Writes the signature of everything readable from basis_fd to sig_fd.
 // The parameters are resolved against the basis size when basis_fd is a
 // regular file (as rdiff does), else as for unknown size.
-Result<Stats> signature_fd(int basis_fd, int sig_fd, const SignatureRequest& req,
+Result<Stats> signature_fd(int basis_fd, int sig_fd,
+                           const SignatureRequest& req,
                            const WholeFileOptions& opt = {});
 
 // Reads a signature file and builds its index.

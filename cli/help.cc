@@ -1,0 +1,129 @@
+#include "cli/help.h"
+
+#ifndef MIRRORFS_VERSION
+#define MIRRORFS_VERSION "unknown"
+#endif
+
+namespace mirrorfs::cli {
+
+namespace {
+
+constexpr std::string_view kTopLevel =
+    R"(Usage: mirrorfs [OPTIONS] COMMAND [ARGS]
+       mirrorfs help COMMAND
+
+mirrorfs is a replicating filesystem in the making. Today it provides the
+rsync engine: rdiff-compatible commands that read and write librsync 2.x
+signature and delta files.
+
+Commands:
+  signature  write the signature of a basis file
+  delta      write the delta that turns a signature's basis into a new file
+  patch      apply a delta to a basis file, writing the new file
+
+Options:
+  -h, --help     show this help; 'mirrorfs COMMAND --help' for a command's
+  -V, --version  show the version
+
+Exit status:
+  0  success
+  1  usage error or environment problem: a bad option, a missing file,
+     an I/O error, an output file that exists without -f
+  2  corrupt input: a malformed signature or delta, a COPY outside the basis
+  3  internal error
+)";
+
+constexpr std::string_view kSignature =
+    R"(Usage: mirrorfs signature [OPTIONS] [BASIS [SIGNATURE]]
+
+Writes the signature of BASIS to SIGNATURE in librsync 2.x format: the same
+bytes as 'rdiff signature' with the same options. BASIS defaults to standard
+input and SIGNATURE to standard output; '-' names either explicitly.
+
+Options:
+  -b, --block-size=BYTES  block length; 0 (the default) chooses as rdiff
+                          does: 256 for a basis of at most 64 KiB, else
+                          sqrt(size) rounded down to a multiple of 128,
+                          and 2048 when the size is unknown (a pipe)
+  -S, --sum-size=BYTES    strong sum length; 0 (the default) for the
+                          maximum (32 for blake2, 16 for md4), -1 for the
+                          minimum safe length for the basis size (12 when
+                          the size is unknown)
+  -H, --hash=ALG          strong hash: blake2 (default) or md4
+  -R, --rollsum=ALG       rolling checksum: rabinkarp (default) or rollsum
+  -s, --statistics        print statistics to standard error
+  -f, --force             overwrite SIGNATURE if it exists (never BASIS)
+  -v, --verbose           say what is being done, on standard error
+  -h, --help              show this help
+
+Options may come before or after the command. Put '--' before a file name
+that begins with '-'. Output is written beside its name and renamed into
+place at the end: a run that fails leaves no partial file, and with -f the
+old file stays whole until the new one is complete.
+Exit status: 0 success, 1 usage or environment, 2 corrupt input, 3 internal.
+)";
+
+constexpr std::string_view kDelta =
+    R"(Usage: mirrorfs delta [OPTIONS] SIGNATURE [NEWFILE [DELTA]]
+
+Reads SIGNATURE (any librsync 2.x signature: rabinkarp or rollsum, blake2
+or md4) and writes to DELTA a librsync delta that turns the file the
+signature was made from into NEWFILE. NEWFILE defaults to standard input and
+DELTA to standard output; '-' names either explicitly. rdiff applies our
+deltas and we apply rdiff's.
+
+Options:
+  -s, --statistics        print statistics to standard error
+  -f, --force             overwrite DELTA if it exists (never an input)
+  -v, --verbose           say what is being done, on standard error
+  -h, --help              show this help
+
+The signature options (-b, -S, -H, -R) are refused here: the signature file
+fixes them. Options may come before or after the command. Put '--' before a
+file name that begins with '-'. Output is written beside its name and
+renamed into place at the end: a run that fails leaves no partial file, and
+with -f the old file stays whole until the new one is complete.
+Exit status: 0 success, 1 usage or environment, 2 corrupt input, 3 internal.
+)";
+
+constexpr std::string_view kPatch =
+    R"(Usage: mirrorfs patch [OPTIONS] BASIS [DELTA [NEWFILE]]
+
+Applies DELTA to BASIS and writes the result to NEWFILE. BASIS must be a
+regular file or a block device: a delta may copy from anywhere in it, so
+standard input and pipes are refused. DELTA defaults to standard input and
+NEWFILE to standard output; '-' names either explicitly.
+
+Options:
+  -s, --statistics        print statistics to standard error
+  -f, --force             overwrite NEWFILE if it exists (never BASIS or
+                          DELTA themselves)
+  -v, --verbose           say what is being done, on standard error
+  -h, --help              show this help
+
+The signature options (-b, -S, -H, -R) are refused here. Options may come
+before or after the command. Put '--' before a file name that begins with
+'-'. Output is written beside its name and renamed into place at the end:
+a run that fails leaves no partial file, and with -f the old file stays
+whole until the new one is complete.
+Exit status: 0 success, 1 usage or environment, 2 corrupt input, 3 internal.
+)";
+
+constexpr std::string_view kVersion =
+    "mirrorfs " MIRRORFS_VERSION
+    "\nsignature and delta formats: librsync 2.x (rdiff 2.3 compatible)\n";
+
+}  // namespace
+
+std::string_view top_level_help() { return kTopLevel; }
+
+std::string_view command_help(std::string_view command) {
+  if (command == "signature") return kSignature;
+  if (command == "delta") return kDelta;
+  if (command == "patch") return kPatch;
+  return {};
+}
+
+std::string_view version_text() { return kVersion; }
+
+}  // namespace mirrorfs::cli

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# The demo job: installs the dependencies (as root, on Debian 12), builds
+# mirrorfs, then does what it is for on a real file: a 64 MiB basis, an
+# edited copy (scattered overwrites and an insertion), and
+#   mirrorfs signature OLD SIG; mirrorfs delta SIG NEW DELTA;
+#   mirrorfs patch OLD DELTA OUT; cmp NEW OUT
+# printing the sizes and the ratio delta / new file. Exits non-zero if any
+# step fails. With rdiff installed it also checks that rdiff applies our
+# delta and shows rdiff's own delta size beside ours.
+#
+# Environment: JOBS (default 2), SIZE_MIB (default 64), KEEP_TMP=1 keeps
+# the work directory.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+JOBS=${JOBS:-2}
+SIZE_MIB=${SIZE_MIB:-64}
+PACKAGES=(cmake ninja-build g++ pkg-config libb2-dev nettle-dev rdiff)
+
+say() { printf '\n=== %s\n' "$*"; }
+trap 'echo "demo FAILED (line $LINENO: $BASH_COMMAND)" >&2' ERR
+
+source packaging/install_packages.sh
+
+now() { date +%s.%N; }
+# timed LABEL CMD...: runs CMD and prints how long it took.
+timed() {
+  local label=$1 t0 t1
+  shift
+  t0=$(now)
+  "$@"
+  t1=$(now)
+  awk -v l="$label" -v a="$t0" -v b="$t1" \
+    'BEGIN { printf "  %-28s %6.2f s\n", l, b - a }'
+}
+size() { stat -c %s "$1"; }
+
+say "installing packages"
+install_packages "${PACKAGES[@]}"
+
+say "building (cmake -S . -B build -G Ninja && cmake --build build)"
+# Tests and benchmarks are not needed here; packaging/test.sh builds them.
+cmake -S . -B build -G Ninja -DMIRRORFS_TESTS=OFF -DMIRRORFS_BENCH=OFF
+cmake --build build -j "$JOBS"
+M=$PWD/build/mirrorfs
+"$M" --version
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/mirrorfs-demo.XXXXXX")
+cleanup() {
+  if [[ ${KEEP_TMP:-0} == 1 ]]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+cd "$WORK"
+
+say "making the files: ${SIZE_MIB} MiB of random data and an edited copy"
+MIB=$((1024 * 1024))
+TOTAL=$((SIZE_MIB * MIB))
+head -c "$TOTAL" /dev/urandom >old
+cp old new
+# 16 scattered 4 KiB overwrites...
+for i in $(seq 0 15); do
+  off=$(((i * TOTAL / 16) + (i * 7919 % 4096)))
+  head -c 4096 /dev/urandom |
+    dd of=new bs=4096 seek="$off" oflag=seek_bytes conv=notrunc status=none
+done
+# ...and 1 MiB inserted at 40% of the file.
+at=$((TOTAL * 2 / 5))
+{ head -c "$at" new; head -c "$MIB" /dev/urandom; tail -c +"$((at + 1))" new; } \
+  >new.tmp
+mv new.tmp new
+echo "  old: $(size old) bytes; new: $(size new) bytes" \
+     "(16 x 4 KiB overwritten, 1 MiB inserted)"
+
+say "signature, delta, patch"
+timed "mirrorfs signature" "$M" signature old old.sig
+timed "mirrorfs delta" "$M" delta old.sig new new.delta
+timed "mirrorfs patch" "$M" patch old new.delta new.out
+cmp new new.out
+echo "  patched file is identical to the new file (cmp)"
+
+if command -v rdiff >/dev/null 2>&1; then
+  say "the same with rdiff, for comparison"
+  rdiff patch old new.delta rdiff-applied.out
+  cmp new rdiff-applied.out
+  echo "  rdiff applies mirrorfs's delta: identical (cmp)"
+  timed "rdiff signature" rdiff signature old rdiff.sig
+  cmp old.sig rdiff.sig
+  echo "  rdiff's signature is byte-identical to mirrorfs's"
+  timed "rdiff delta" rdiff delta old.sig new rdiff.delta
+  RDIFF_DELTA=$(size rdiff.delta)
+fi
+
+say "sizes"
+NEW=$(size new)
+DELTA=$(size new.delta)
+printf '  %-16s %12d bytes\n' "new file" "$NEW" "signature" "$(size old.sig)" \
+  "mirrorfs delta" "$DELTA"
+if [[ -n ${RDIFF_DELTA:-} ]]; then
+  printf '  %-16s %12d bytes\n' "rdiff delta" "$RDIFF_DELTA"
+fi
+awk -v d="$DELTA" -v n="$NEW" \
+  'BEGIN { printf "  delta / new file = %.4f (%.2f%%)\n", d / n, 100 * d / n }'
+say "demo passed"
