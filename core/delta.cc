@@ -46,7 +46,7 @@ class DeltaJob : public Job {
         L_(sig.params().block_len),
         strong_len_(sig.params().strong_len),
         strong_kind_(strong_kind(sig.params().magic)),
-        cap_(kMaxLiteralRun + std::max<size_t>(4 * size_t{L_}, 1 << 20)),
+        cap_(kMaxLiteralRun + L_ + (2u << 20)),
         run_([this](const DeltaCommand& c) { emit_copy(c); }) {
     stats_->block_len = L_;
     stats_->sig_blocks = sig.block_count();
@@ -414,7 +414,10 @@ class DeltaJob : public Job {
   const uint32_t L_;
   const size_t strong_len_;
   const StrongKind strong_kind_;
-  const size_t cap_;  // the most new-file bytes held at once
+  // The most new-file bytes held at once: the longest literal run, one
+  // block, and room to look ahead a few blocks (for the usual block
+  // lengths). A hostile block_len costs memory only as data arrives.
+  const size_t cap_;
 
   std::unique_ptr<uint8_t[]> win_;
   size_t win_size_ = 0;   // allocated

@@ -39,9 +39,17 @@ Result<size_t> pread_full(int fd, uint8_t* buf, size_t len, uint64_t offset) {
   return got;
 }
 
+// Writes go to the kernel in pieces of at most this size. Measured on this
+// kind of VM (kernel 6.18, ext4): a 4 MiB write() into a new file gets
+// large page-cache folios, which often come from memory the host has
+// reclaimed and which then fills at ~350 MB/s; patching 256 MiB took
+// 0.35-0.7 s in half the runs instead of 0.07 s. With 64 KiB writes, 0 of
+// 12 runs were slow; the extra system calls cost under 10 ms per 256 MiB.
+constexpr size_t kMaxWriteChunk = 64 << 10;
+
 Status write_full(int fd, const uint8_t* buf, size_t len) {
   while (len > 0) {
-    const ssize_t n = ::write(fd, buf, len);
+    const ssize_t n = ::write(fd, buf, std::min(len, kMaxWriteChunk));
     if (n < 0) {
       if (errno == EINTR) continue;
       return Status::from_errno(errno, "write");

@@ -135,6 +135,16 @@ Result<DeltaDecoder::Event> DeltaDecoder::next(JobBuffers& buf,
   }
 }
 
+Status check_copy_in_basis(uint64_t pos, uint64_t len,
+                           std::optional<uint64_t> basis_size) {
+  if (basis_size && pos + len > *basis_size) {
+    return Status::out_of_range(
+        "COPY of " + std::to_string(len) + " bytes at " + std::to_string(pos) +
+        " lies outside the basis (" + std::to_string(*basis_size) + " bytes)");
+  }
+  return Status::ok();
+}
+
 namespace {
 
 class PatchJob : public Job {
@@ -171,12 +181,8 @@ class PatchJob : public Job {
           produce(buf, ev->len);
           break;
         case DeltaDecoder::Kind::kCopy:
-          if (basis_size_ && ev->pos + ev->len > *basis_size_) {
-            return Status::out_of_range(
-                "COPY of " + std::to_string(ev->len) + " bytes at " +
-                std::to_string(ev->pos) + " lies outside the basis (" +
-                std::to_string(*basis_size_) + " bytes)");
-          }
+          MIRRORFS_RETURN_IF_ERROR(
+              check_copy_in_basis(ev->pos, ev->len, basis_size_));
           copy_pos_ = ev->pos;
           copy_left_ = ev->len;
           break;

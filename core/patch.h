@@ -70,6 +70,11 @@ class DeltaDecoder {
 std::unique_ptr<BasisReader> new_memory_basis_reader(
     std::span<const uint8_t> data, bool report_size = true);
 
+// OK if basis [pos, pos + len) lies inside a basis of `basis_size` bytes
+// (always OK when the size is unknown: reading then fails instead).
+Status check_copy_in_basis(uint64_t pos, uint64_t len,
+                           std::optional<uint64_t> basis_size);
+
 // REQUIRES: basis outlives the job. Output is the new file.
 std::unique_ptr<Job> new_patch_job(BasisReader* basis, Stats* stats);
 

@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/coding.h"
 #include "core/delta.h"
 #include "core/fd_io.h"
 #include "core/parallel_delta.h"
@@ -148,13 +149,68 @@ Result<Stats> delta_fd(const Signature& sig, int new_fd, int delta_fd,
   return stats;
 }
 
+// Not the PatchJob over buffers: the decoder is driven here so that long
+// literals go to out_fd straight from the delta's read buffer, one copy
+// fewer than through the job's output buffer. COPY data is read into a
+// staging buffer.
 Result<Stats> patch_fd(int basis_fd, int delta_fd, int out_fd,
                        const WholeFileOptions& opt) {
-  Stats stats;
+  constexpr size_t kDirectLiteral = 64 << 10;
   FdBasisReader basis(basis_fd);
-  auto job = new_patch_job(&basis, &stats);
-  MIRRORFS_RETURN_IF_ERROR(
-      drive_job_fd(*job, delta_fd, {}, out_fd, opt.buffer_size));
+  const std::optional<uint64_t> basis_size = basis.size();
+  const size_t size = opt.buffer_size;
+  auto in = std::make_unique_for_overwrite<uint8_t[]>(size);
+  auto out = std::make_unique_for_overwrite<uint8_t[]>(size);
+  size_t out_len = 0;
+  uint64_t written = 0;
+  auto flush = [&]() -> Status {
+    written += out_len;
+    Status st = write_full(out_fd, out.get(), out_len);
+    out_len = 0;
+    return st;
+  };
+  DeltaDecoder decoder;
+  JobBuffers b;
+  for (;;) {
+    if (b.avail_in == 0 && !b.eof_in) {
+      Result<size_t> n = read_full(delta_fd, in.get(), size);
+      if (!n.is_ok()) return n.status();
+      b.next_in = in.get();
+      b.avail_in = *n;
+      b.eof_in = *n < size;
+    }
+    Result<DeltaDecoder::Event> ev = decoder.next(b, SIZE_MAX);
+    if (!ev.is_ok()) return ev.status();
+    if (ev->kind == DeltaDecoder::Kind::kEnd) break;
+    if (ev->kind == DeltaDecoder::Kind::kLiteral) {
+      if (ev->len >= kDirectLiteral) {
+        MIRRORFS_RETURN_IF_ERROR(flush());
+        MIRRORFS_RETURN_IF_ERROR(write_full(out_fd, ev->data, ev->len));
+        written += ev->len;
+        continue;
+      }
+      if (out_len + ev->len > size) MIRRORFS_RETURN_IF_ERROR(flush());
+      copy_bytes(out.get() + out_len, ev->data, ev->len);
+      out_len += ev->len;
+    } else if (ev->kind == DeltaDecoder::Kind::kCopy) {
+      MIRRORFS_RETURN_IF_ERROR(
+          check_copy_in_basis(ev->pos, ev->len, basis_size));
+      uint64_t pos = ev->pos, left = ev->len;
+      while (left > 0) {
+        if (out_len == size) MIRRORFS_RETURN_IF_ERROR(flush());
+        const size_t n =
+            static_cast<size_t>(std::min<uint64_t>(left, size - out_len));
+        MIRRORFS_RETURN_IF_ERROR(basis.read_at(pos, out.get() + out_len, n));
+        out_len += n;
+        pos += n;
+        left -= n;
+      }
+    }
+  }
+  MIRRORFS_RETURN_IF_ERROR(flush());
+  Stats stats = decoder.stats();
+  stats.in_bytes = decoder.consumed();
+  stats.out_bytes = written;
   return stats;
 }
 
