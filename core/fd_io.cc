@@ -10,10 +10,18 @@
 
 namespace mirrorfs::core {
 
-Result<size_t> read_full(int fd, uint8_t* buf, size_t len) {
+namespace {
+
+// Reads until len bytes or end of file: by read() from the file offset, or
+// by pread() at `offset` when one is given.
+Result<size_t> read_loop(int fd, uint8_t* buf, size_t len,
+                         std::optional<uint64_t> offset) {
   size_t got = 0;
   while (got < len) {
-    const ssize_t n = ::read(fd, buf + got, len - got);
+    const ssize_t n =
+        offset ? ::pread(fd, buf + got, len - got,
+                         static_cast<off_t>(*offset + got))
+               : ::read(fd, buf + got, len - got);
     if (n < 0) {
       if (errno == EINTR) continue;
       return Status::from_errno(errno, "read");
@@ -24,19 +32,14 @@ Result<size_t> read_full(int fd, uint8_t* buf, size_t len) {
   return got;
 }
 
+}  // namespace
+
+Result<size_t> read_full(int fd, uint8_t* buf, size_t len) {
+  return read_loop(fd, buf, len, std::nullopt);
+}
+
 Result<size_t> pread_full(int fd, uint8_t* buf, size_t len, uint64_t offset) {
-  size_t got = 0;
-  while (got < len) {
-    const ssize_t n =
-        ::pread(fd, buf + got, len - got, static_cast<off_t>(offset + got));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Status::from_errno(errno, "read");
-    }
-    if (n == 0) break;
-    got += static_cast<size_t>(n);
-  }
-  return got;
+  return read_loop(fd, buf, len, offset);
 }
 
 // Writes go to the kernel in pieces of at most this size. Measured on this
