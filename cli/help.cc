@@ -92,7 +92,9 @@ constexpr std::string_view kPatch =
 Applies DELTA to BASIS and writes the result to NEWFILE. BASIS must be a
 regular file or a block device: a delta may copy from anywhere in it, so
 standard input and pipes are refused. DELTA defaults to standard input and
-NEWFILE to standard output; '-' names either explicitly.
+NEWFILE to standard output; '-' names either explicitly. Where BASIS and
+NEWFILE share a file system with reflinks (XFS, btrfs), copied ranges
+aligned to its blocks are shared with BASIS instead of written.
 
 Options:
   -s, --statistics        print statistics to standard error

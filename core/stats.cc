@@ -31,6 +31,9 @@ std::string format_stats(const char* op, const Stats& s) {
     append(out, " signature[%llu blocks, %llu bytes per block]", s.sig_blocks,
            s.block_len);
   }
+  if (s.cloned_bytes != 0) {
+    append(out, " cloned[%llu bytes]", s.cloned_bytes);
+  }
   append(out, " in[%llu bytes] out[%llu bytes]", s.in_bytes, s.out_bytes);
   return out;
 }

@@ -18,6 +18,9 @@ struct Stats {
   uint64_t false_matches = 0;  // weak sum matched, strong sum did not
   uint64_t sig_blocks = 0;     // blocks in the signature made or used
   uint32_t block_len = 0;
+  // Patch only: bytes of COPY commands shared with the basis by reflink
+  // (FICLONERANGE) instead of being written.
+  uint64_t cloned_bytes = 0;
   // Parallel delta only: the new-file offset where the second thread's
   // commands took over (0: the first thread did it all).
   uint64_t splice_at = 0;

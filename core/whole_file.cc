@@ -14,6 +14,7 @@
 #include "core/delta.h"
 #include "core/fd_io.h"
 #include "core/parallel_delta.h"
+#include "core/reflink.h"
 
 namespace mirrorfs::core {
 namespace {
@@ -151,8 +152,9 @@ Result<Stats> delta_fd(const Signature& sig, int new_fd, int delta_fd,
 
 // Not the PatchJob over buffers: the decoder is driven here so that long
 // literals go to out_fd straight from the delta's read buffer, one copy
-// fewer than through the job's output buffer. COPY data is read into a
-// staging buffer.
+// fewer than through the job's output buffer, and so that block-aligned
+// COPY ranges can be shared by reflink where the file system allows it
+// (XFS, btrfs). Other COPY data is read into a staging buffer.
 Result<Stats> patch_fd(int basis_fd, int delta_fd, int out_fd,
                        const WholeFileOptions& opt) {
   constexpr size_t kDirectLiteral = 64 << 10;
@@ -169,6 +171,13 @@ Result<Stats> patch_fd(int basis_fd, int delta_fd, int out_fd,
     out_len = 0;
     return st;
   };
+  // Reflinks need the output's absolute offset: where writing started.
+  const off_t out_start = ::lseek(out_fd, 0, SEEK_CUR);
+  const uint64_t out_base =
+      out_start > 0 ? static_cast<uint64_t>(out_start) : 0;
+  Cloner cloner(basis_fd, out_start >= 0 ? out_fd : -1);
+  constexpr uint64_t kMinClone = 64 << 10;  // smaller: not worth an extent
+  uint64_t cloned = 0;
   DeltaDecoder decoder;
   JobBuffers b;
   for (;;) {
@@ -196,21 +205,50 @@ Result<Stats> patch_fd(int basis_fd, int delta_fd, int out_fd,
       MIRRORFS_RETURN_IF_ERROR(
           check_copy_in_basis(ev->pos, ev->len, basis_size));
       uint64_t pos = ev->pos, left = ev->len;
-      while (left > 0) {
-        if (out_len == size) MIRRORFS_RETURN_IF_ERROR(flush());
-        const size_t n =
-            static_cast<size_t>(std::min<uint64_t>(left, size - out_len));
-        MIRRORFS_RETURN_IF_ERROR(basis.read_at(pos, out.get() + out_len, n));
-        out_len += n;
-        pos += n;
-        left -= n;
+      auto copy = [&](uint64_t n) -> Status {
+        while (n > 0) {
+          if (out_len == size) MIRRORFS_RETURN_IF_ERROR(flush());
+          const size_t k =
+              static_cast<size_t>(std::min<uint64_t>(n, size - out_len));
+          MIRRORFS_RETURN_IF_ERROR(basis.read_at(pos, out.get() + out_len, k));
+          out_len += k;
+          pos += k;
+          left -= k;
+          n -= k;
+        }
+        return Status::ok();
+      };
+      // Where basis and output offsets agree modulo the block size, the
+      // aligned middle of the COPY can be shared instead of written.
+      const uint64_t bs = cloner.block();
+      const uint64_t dst = out_base + written + out_len;
+      if (cloner.enabled() && left >= kMinClone && pos % bs == dst % bs) {
+        const uint64_t head = (bs - dst % bs) % bs;
+        const uint64_t middle = (left - head) / bs * bs;
+        if (middle >= kMinClone) {
+          MIRRORFS_RETURN_IF_ERROR(copy(head));
+          MIRRORFS_RETURN_IF_ERROR(flush());
+          const uint64_t at = out_base + written;
+          if (cloner.clone(pos, at, middle)) {
+            if (::lseek(out_fd, static_cast<off_t>(at + middle), SEEK_SET) <
+                0) {
+              return Status::from_errno(errno, "seek output");
+            }
+            written += middle;
+            cloned += middle;
+            pos += middle;
+            left -= middle;
+          }
+        }
       }
+      MIRRORFS_RETURN_IF_ERROR(copy(left));
     }
   }
   MIRRORFS_RETURN_IF_ERROR(flush());
   Stats stats = decoder.stats();
   stats.in_bytes = decoder.consumed();
   stats.out_bytes = written;
+  stats.cloned_bytes = cloned;
   return stats;
 }
 

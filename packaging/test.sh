@@ -18,7 +18,7 @@ JOBS=${JOBS:-2}
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 PACKAGES=(cmake ninja-build g++ pkg-config libb2-dev nettle-dev libgtest-dev
           libgmock-dev libbenchmark-dev rdiff clang-14 libclang-rt-14-dev
-          time python3)
+          time python3 xfsprogs)
 
 say() { printf '\n=== %s\n' "$*"; }
 
