@@ -16,7 +16,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
 JOBS=${JOBS:-2}
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
-PACKAGES=(cmake ninja-build g++ pkg-config libb2-dev nettle-dev libgtest-dev
+PACKAGES=(cmake ninja-build g++ pkg-config libb2-dev nettle-dev libsqlite3-dev libgtest-dev
           libgmock-dev libbenchmark-dev rdiff clang-14 libclang-rt-14-dev
           time python3 xfsprogs)
 

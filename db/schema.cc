@@ -1,0 +1,118 @@
+#include "db/schema.h"
+
+namespace mirrorfs::db {
+namespace {
+
+// kMigrations[v - 1] takes a database from version v - 1 to v. Never edit
+// a step once released: add one.
+constexpr const char* kMigrations[] = {
+    // 1: the change journal.
+    R"sql(
+CREATE TABLE journal (
+  seq     INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused, even after trim
+  kind    INTEGER NOT NULL,                   -- JournalKind
+  file_id INTEGER NOT NULL DEFAULT 0,         -- catalog inode id, 0 unknown
+  path    TEXT,                               -- relative to the mount root
+  path2   TEXT,                               -- rename/link target, symlink text
+  off     INTEGER NOT NULL DEFAULT 0,         -- extent offset, truncate size
+  len     INTEGER NOT NULL DEFAULT 0,         -- extent length
+  data    BLOB                                -- setattr/xattr payload
+);
+)sql",
+    // 2: catalog (inodes and their names, so hard links and subtree
+    // renames are single rows), signature cache, mirror state.
+    R"sql(
+CREATE TABLE inodes (
+  id          INTEGER PRIMARY KEY,            -- stable file id; 1 = root
+  kind        INTEGER NOT NULL,               -- FileKind
+  size        INTEGER NOT NULL DEFAULT 0,
+  mode        INTEGER NOT NULL DEFAULT 0,
+  uid         INTEGER NOT NULL DEFAULT 0,
+  gid         INTEGER NOT NULL DEFAULT 0,
+  mtime_ns    INTEGER NOT NULL DEFAULT 0,
+  ctime_ns    INTEGER NOT NULL DEFAULT 0,
+  backing_ino INTEGER NOT NULL DEFAULT 0,     -- to spot changes behind the mount
+  target      TEXT,                           -- symlink target
+  hash        BLOB                            -- BLAKE2b of the replicated version
+);
+CREATE TABLE names (
+  parent INTEGER NOT NULL,                    -- the directory's inode id
+  name   TEXT NOT NULL,
+  inode  INTEGER NOT NULL REFERENCES inodes(id),
+  PRIMARY KEY (parent, name)
+) WITHOUT ROWID;
+CREATE INDEX names_by_inode ON names(inode);
+INSERT INTO inodes(id, kind, mode) VALUES (1, 2, 16877);  -- the root, 040755
+
+CREATE TABLE signatures (
+  id   INTEGER PRIMARY KEY,                   -- rowid: blobs read incrementally
+  hash BLOB NOT NULL UNIQUE,                  -- BLAKE2b of the content signed
+  sig  BLOB NOT NULL                          -- librsync-format signature
+);
+
+CREATE TABLE mirrors (
+  id           INTEGER PRIMARY KEY,
+  name         TEXT NOT NULL UNIQUE,
+  acked_seq    INTEGER NOT NULL DEFAULT 0,    -- journal seq acknowledged
+  last_contact_ns INTEGER NOT NULL DEFAULT 0,
+  last_error   TEXT
+);
+CREATE TABLE mirror_files (
+  mirror INTEGER NOT NULL REFERENCES mirrors(id) ON DELETE CASCADE,
+  inode  INTEGER NOT NULL,
+  hash   BLOB NOT NULL,                       -- the version the mirror holds
+  PRIMARY KEY (mirror, inode)
+) WITHOUT ROWID;
+CREATE INDEX mirror_files_by_hash ON mirror_files(hash);
+)sql",
+};
+static_assert(std::size(kMigrations) == kSchemaVersion);
+
+}  // namespace
+
+Status migrate(Database& db, int target) {
+  Result<int64_t> have = db.query_int("PRAGMA user_version");
+  if (!have.is_ok()) return have.status();
+  if (*have > kSchemaVersion) {
+    return Status(Code::kUnsupported,
+                  db.path() + ": schema version " + std::to_string(*have) +
+                      " is newer than this mirrorfs knows (" +
+                      std::to_string(kSchemaVersion) + "); upgrade mirrorfs");
+  }
+  for (int64_t v = *have + 1; v <= target; ++v) {
+    Result<Transaction> txn = Transaction::begin(db, Transaction::Kind::kWrite);
+    if (!txn.is_ok()) return txn.status();
+    // Re-read under the write lock: another process may have migrated.
+    Result<int64_t> now = db.query_int("PRAGMA user_version");
+    if (!now.is_ok()) return now.status();
+    if (*now >= v) continue;
+    MIRRORFS_RETURN_IF_ERROR(db.exec(kMigrations[v - 1]));
+    MIRRORFS_RETURN_IF_ERROR(
+        db.exec("PRAGMA user_version=" + std::to_string(v)));
+    MIRRORFS_RETURN_IF_ERROR(txn->commit());
+  }
+  return Status::ok();
+}
+
+Result<std::unique_ptr<Database>> open_state_db(const std::string& path,
+                                                const Database::Options& opt) {
+  Result<std::unique_ptr<Database>> db = Database::open(path, opt);
+  if (!db.is_ok()) return db.status();
+  Result<Statement> check = (*db)->prepare("PRAGMA quick_check");
+  if (!check.is_ok()) {
+    return Status(Code::kCorrupt, path + ": " + check.status().message());
+  }
+  Result<bool> row = check->step();
+  if (!row.is_ok())
+    return Status(Code::kCorrupt, path + ": " + row.status().message());
+  if (!*row || check->column_text(0) != "ok") {
+    return Status(Code::kCorrupt,
+                  path + ": database is corrupt (quick_check: " +
+                      (*row ? check->column_text(0) : "no answer") + ")");
+  }
+  check = Statement();
+  MIRRORFS_RETURN_IF_ERROR(migrate(**db));
+  return db;
+}
+
+}  // namespace mirrorfs::db

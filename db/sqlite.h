@@ -1,0 +1,112 @@
+// Thin RAII over SQLite: Database, Statement, Transaction. Private to db/:
+// callers of db/ use the repositories (Journal, Catalog, ...) and never see
+// SQL or sqlite3 types.
+//
+// Thread-safety: a Database (one connection) is used by one thread at a
+// time; open one per thread. Busy waits are handled here: a locked
+// database is retried (busy timeout plus bounded retries of BEGIN), so
+// callers never see SQLITE_BUSY.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "core/status.h"
+
+namespace mirrorfs::db {
+
+class Statement;
+
+class Database {
+ public:
+  struct Options {
+    bool create = true;           // create the file if missing
+    int busy_timeout_ms = 30000;  // wait this long for another writer
+  };
+
+  // Opens path in WAL mode with synchronous=NORMAL (see docs/durability.md)
+  // and foreign keys on.
+  static Result<std::unique_ptr<Database>> open(const std::string& path,
+                                                const Options& opt);
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  // Runs one or more statements that return no rows.
+  Status exec(std::string_view sql);
+  // Compiles one statement. REQUIRES: sql outlives nothing (copied).
+  Result<Statement> prepare(std::string_view sql);
+  // A single integer from a one-row query (e.g. PRAGMA user_version).
+  Result<int64_t> query_int(std::string_view sql);
+
+  int64_t last_insert_rowid() const;
+  int64_t changes() const;
+  const std::string& path() const { return path_; }
+  sqlite3* handle() { return db_; }
+
+  // A Status for the connection's last error, "what: message".
+  Status error(int rc, std::string_view what) const;
+
+ private:
+  Database(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  sqlite3* db_;
+  std::string path_;
+};
+
+// A prepared statement; reset automatically before re-binding.
+class Statement {
+ public:
+  Statement() = default;
+  Statement(Statement&& o) noexcept : db_(o.db_), st_(o.st_) {
+    o.st_ = nullptr;
+  }
+  Statement& operator=(Statement&& o) noexcept;
+  ~Statement();
+
+  // Binding is 1-based, as in SQLite.
+  Statement& bind(int i, int64_t v);
+  Statement& bind(int i, std::string_view text);
+  Statement& bind_blob(int i, std::span<const uint8_t> blob);
+  Statement& bind_null(int i);
+
+  // One step: true if a row is available, false when done.
+  Result<bool> step();
+  // Steps to completion, ignoring rows; then resets.
+  Status run();
+  void reset();
+
+  int64_t column_int(int i) const;
+  bool column_is_null(int i) const;
+  std::string column_text(int i) const;
+  std::span<const uint8_t> column_blob(int i) const;  // valid until next step
+
+ private:
+  friend class Database;
+  Statement(Database* db, sqlite3_stmt* st) : db_(db), st_(st) {}
+  Database* db_ = nullptr;
+  sqlite3_stmt* st_ = nullptr;
+};
+
+// BEGIN IMMEDIATE (write) or DEFERRED (read) ... COMMIT; rolls back in its
+// destructor unless committed. Write transactions take the write lock at
+// BEGIN, so a WAL snapshot is never upgraded (no SQLITE_BUSY_SNAPSHOT).
+class Transaction {
+ public:
+  enum class Kind { kRead, kWrite };
+  static Result<Transaction> begin(Database& db, Kind kind);
+  Transaction(Transaction&& o) noexcept : db_(o.db_) { o.db_ = nullptr; }
+  Transaction& operator=(Transaction&&) = delete;
+  ~Transaction();
+  Status commit();
+
+ private:
+  explicit Transaction(Database* db) : db_(db) {}
+  Database* db_;  // null once committed or rolled back
+};
+
+}  // namespace mirrorfs::db
