@@ -23,7 +23,9 @@ CREATE TABLE journal (
     // renames are single rows), signature cache, mirror state.
     R"sql(
 CREATE TABLE inodes (
-  id          INTEGER PRIMARY KEY,            -- stable file id; 1 = root
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,  -- stable file id, never
+                                              -- reused (journal and mirror rows
+                                              -- name it); 1 = root
   kind        INTEGER NOT NULL,               -- FileKind
   size        INTEGER NOT NULL DEFAULT 0,
   mode        INTEGER NOT NULL DEFAULT 0,

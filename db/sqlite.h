@@ -58,7 +58,8 @@ class Database {
   std::string path_;
 };
 
-// A prepared statement; reset automatically before re-binding.
+// A prepared statement. run() resets it; after step()ping rows, call
+// reset() before binding it again.
 class Statement {
  public:
   Statement() = default;
@@ -90,6 +91,21 @@ class Statement {
   Statement(Database* db, sqlite3_stmt* st) : db_(db), st_(st) {}
   Database* db_ = nullptr;
   sqlite3_stmt* st_ = nullptr;
+};
+
+// Resets a cached statement when one use of it ends, so the next use binds
+// afresh and no read cursor stays open into a COMMIT.
+class Use {
+ public:
+  explicit Use(Statement& st) : st_(st) {}
+  ~Use() { st_.reset(); }
+  Use(const Use&) = delete;
+  Use& operator=(const Use&) = delete;
+  Statement* operator->() { return &st_; }
+  Statement& operator*() { return st_; }
+
+ private:
+  Statement& st_;
 };
 
 // BEGIN IMMEDIATE (write) or DEFERRED (read) ... COMMIT; rolls back in its

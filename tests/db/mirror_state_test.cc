@@ -1,0 +1,132 @@
+// Per-mirror state: registration, forward-only acks, file versions, the
+// atomic commit_ack, and the trim point over all mirrors.
+#include "db/mirror_state.h"
+
+#include <gtest/gtest.h>
+
+#include "db/schema.h"
+#include "tests/db/test_dir.h"
+
+namespace mirrorfs::db {
+namespace {
+
+using Bytes = std::vector<uint8_t>;
+
+Bytes hash_of(uint8_t tag) { return Bytes(32, tag); }
+
+class MirrorStateTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto db = open_state_db(tmp_.file("state.db"));
+    ASSERT_TRUE(db.is_ok()) << db.status().to_string();
+    db_ = std::move(*db);
+    auto ms = MirrorState::open(*db_);
+    ASSERT_TRUE(ms.is_ok()) << ms.status().to_string();
+    ms_ = std::move(*ms);
+  }
+  void TearDown() override {
+    ms_.reset();
+    db_.reset();
+  }
+
+  testing::TempDir tmp_;  // outlives db_: declared first
+  std::unique_ptr<Database> db_;
+  std::unique_ptr<MirrorState> ms_;
+};
+
+TEST_F(MirrorStateTest, AddMirrorIsIdempotent) {
+  Result<MirrorId> a = ms_->add_mirror("offsite");
+  Result<MirrorId> b = ms_->add_mirror("lab");
+  ASSERT_TRUE(a.is_ok() && b.is_ok());
+  EXPECT_NE(*a, *b);
+  EXPECT_EQ(*ms_->add_mirror("offsite"), *a);
+  EXPECT_EQ(ms_->add_mirror("").status().code(), Code::kInvalidArgument);
+  auto all = ms_->list();
+  ASSERT_TRUE(all.is_ok());
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].name, "offsite");
+  EXPECT_EQ((*all)[0].acked_seq, 0u);
+}
+
+TEST_F(MirrorStateTest, AckNeverMovesBackwards) {
+  const MirrorId m = *ms_->add_mirror("m");
+  EXPECT_EQ(*ms_->acked_seq(m), 0u);
+  ASSERT_TRUE(ms_->set_acked(m, 10).is_ok());
+  ASSERT_TRUE(ms_->set_acked(m, 10).is_ok());  // replay: a no-op
+  EXPECT_EQ(ms_->set_acked(m, 9).code(), Code::kInvalidArgument);
+  EXPECT_EQ(*ms_->acked_seq(m), 10u);
+  ASSERT_TRUE(ms_->set_acked(m, 11).is_ok());
+  EXPECT_EQ(*ms_->acked_seq(m), 11u);
+  EXPECT_EQ(ms_->set_acked(999, 1).code(), Code::kNotFound);
+  EXPECT_EQ(ms_->acked_seq(999).status().code(), Code::kNotFound);
+  EXPECT_EQ(ms_->set_acked(m, UINT64_MAX).code(), Code::kInvalidArgument);
+}
+
+TEST_F(MirrorStateTest, FileVersions) {
+  const MirrorId m = *ms_->add_mirror("m");
+  const MirrorId n = *ms_->add_mirror("n");
+  auto none = ms_->file_version(m, 5);
+  ASSERT_TRUE(none.is_ok());
+  EXPECT_FALSE(none->has_value());
+  ASSERT_TRUE(ms_->set_file_version(m, 5, hash_of(1)).is_ok());
+  ASSERT_TRUE(ms_->set_file_version(m, 5, hash_of(2)).is_ok());  // replaces
+  EXPECT_EQ(**ms_->file_version(m, 5), hash_of(2));
+  EXPECT_FALSE(ms_->file_version(n, 5)->has_value());    // per mirror
+  ASSERT_TRUE(ms_->set_file_version(m, 5, {}).is_ok());  // holds none
+  EXPECT_FALSE(ms_->file_version(m, 5)->has_value());
+  EXPECT_EQ(ms_->set_file_version(999, 5, hash_of(1)).code(), Code::kNotFound);
+  EXPECT_EQ(ms_->file_version(999, 5).status().code(), Code::kNotFound);
+}
+
+TEST_F(MirrorStateTest, RecordContact) {
+  const MirrorId m = *ms_->add_mirror("m");
+  ASSERT_TRUE(ms_->record_contact(m, 100, "connection refused").is_ok());
+  EXPECT_EQ((*ms_->list())[0].last_contact_ns, 100);
+  EXPECT_EQ((*ms_->list())[0].last_error, "connection refused");
+  ASSERT_TRUE(ms_->record_contact(m, 200, "").is_ok());
+  EXPECT_EQ((*ms_->list())[0].last_contact_ns, 200);
+  EXPECT_EQ((*ms_->list())[0].last_error, "");
+  EXPECT_EQ(ms_->record_contact(999, 1, "").code(), Code::kNotFound);
+}
+
+TEST_F(MirrorStateTest, CommitAckIsAtomic) {
+  const MirrorId m = *ms_->add_mirror("m");
+  const std::vector<std::pair<FileId, Bytes>> batch1 = {{2, hash_of(1)},
+                                                        {3, hash_of(2)}};
+  ASSERT_TRUE(ms_->commit_ack(m, 50, batch1).is_ok());
+  EXPECT_EQ(*ms_->acked_seq(m), 50u);
+  EXPECT_EQ(**ms_->file_version(m, 2), hash_of(1));
+  EXPECT_EQ(**ms_->file_version(m, 3), hash_of(2));
+
+  // A backwards ack refuses the whole batch: no version is recorded.
+  const std::vector<std::pair<FileId, Bytes>> batch2 = {
+      {2, hash_of(7)}, {3, {}}, {4, hash_of(8)}};
+  EXPECT_EQ(ms_->commit_ack(m, 40, batch2).code(), Code::kInvalidArgument);
+  EXPECT_EQ(*ms_->acked_seq(m), 50u);
+  EXPECT_EQ(**ms_->file_version(m, 2), hash_of(1));
+  EXPECT_EQ(**ms_->file_version(m, 3), hash_of(2));
+  EXPECT_FALSE(ms_->file_version(m, 4)->has_value());
+
+  // The same batch going forward lands whole (an empty hash drops a row).
+  ASSERT_TRUE(ms_->commit_ack(m, 60, batch2).is_ok());
+  EXPECT_EQ(*ms_->acked_seq(m), 60u);
+  EXPECT_EQ(**ms_->file_version(m, 2), hash_of(7));
+  EXPECT_FALSE(ms_->file_version(m, 3)->has_value());
+  EXPECT_EQ(**ms_->file_version(m, 4), hash_of(8));
+  EXPECT_EQ(ms_->commit_ack(999, 1, batch1).code(), Code::kNotFound);
+}
+
+TEST_F(MirrorStateTest, MinAckedSeq) {
+  EXPECT_EQ(*ms_->min_acked_seq(), 0u);  // no mirror: trim nothing
+  const MirrorId a = *ms_->add_mirror("a");
+  const MirrorId b = *ms_->add_mirror("b");
+  ASSERT_TRUE(ms_->set_acked(a, 30).is_ok());
+  EXPECT_EQ(*ms_->min_acked_seq(), 0u);  // b has nothing yet
+  ASSERT_TRUE(ms_->set_acked(b, 20).is_ok());
+  EXPECT_EQ(*ms_->min_acked_seq(), 20u);
+  ASSERT_TRUE(ms_->set_acked(b, 45).is_ok());
+  EXPECT_EQ(*ms_->min_acked_seq(), 30u);
+}
+
+}  // namespace
+}  // namespace mirrorfs::db
