@@ -50,13 +50,4 @@ inline void copy_bytes(uint8_t* dst, const uint8_t* src, size_t n) {
   if (n) std::memcpy(dst, src, n);
 }
 
-inline uint64_t load_le64(const uint8_t* p) {
-  uint64_t v;
-  std::memcpy(&v, p, 8);
-  return v;  // x86-64 and the other targets we build for are little-endian
-}
-
 }  // namespace mirrorfs
-
-static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
-              "load_le64 assumes a little-endian host");

@@ -114,3 +114,10 @@ class [[nodiscard]] Result {
     ::mirrorfs::Status _st = (expr);   \
     if (!_st.is_ok()) return _st;      \
   } while (0)
+
+// Declares `lhs` as a reference to the value of the Result `expr`, or
+// returns its Status from the enclosing function if it failed.
+#define MIRRORFS_ASSIGN_OR_RETURN(lhs, expr)               \
+  auto lhs##_result = (expr);                              \
+  if (!lhs##_result.is_ok()) return lhs##_result.status(); \
+  [[maybe_unused]] auto& lhs = *lhs##_result

@@ -8,11 +8,6 @@ namespace {
 using Kind = Transaction::Kind;
 
 // Local to this file until core/status.h grows one.
-#define ASSIGN_OR_RETURN(lhs, expr)                        \
-  auto lhs##_result = (expr);                              \
-  if (!lhs##_result.is_ok()) return lhs##_result.status(); \
-  [[maybe_unused]] auto& lhs = *lhs##_result
-
 // SQLite integers are signed; ids and sizes round-trip through int64_t.
 int64_t i64(uint64_t v) { return static_cast<int64_t>(v); }
 uint64_t u64(int64_t v) { return static_cast<uint64_t>(v); }
@@ -98,7 +93,7 @@ Result<std::unique_ptr<Catalog>> Catalog::open(Database& db) {
       {&c->count_, "SELECT count(*) FROM inodes"},
   };
   for (const auto& [st, text] : sql) {
-    ASSIGN_OR_RETURN(p, db.prepare(text));
+    MIRRORFS_ASSIGN_OR_RETURN(p, db.prepare(text));
     *st = std::move(p);
   }
   return c;
@@ -107,13 +102,13 @@ Result<std::unique_ptr<Catalog>> Catalog::open(Database& db) {
 Result<FileKind> Catalog::kind_of(FileId id) {
   Use st(kind_);
   st->bind(1, i64(id));
-  ASSIGN_OR_RETURN(row, st->step());
+  MIRRORFS_ASSIGN_OR_RETURN(row, st->step());
   if (!row) return not_found("no inode " + std::to_string(id));
   return to_kind(st->column_int(0), id);
 }
 
 Status Catalog::require_dir(FileId id) {
-  ASSIGN_OR_RETURN(kind, kind_of(id));
+  MIRRORFS_ASSIGN_OR_RETURN(kind, kind_of(id));
   if (kind == FileKind::kDir) return Status::ok();
   return posix_error(ENOTDIR, "inode " + std::to_string(id) + " not a dir");
 }
@@ -129,7 +124,7 @@ Status Catalog::require_free(FileId parent, std::string_view name) {
 Status Catalog::require_empty(FileId dir, std::string_view name) {
   Use st(first_child_);
   st->bind(1, i64(dir));
-  ASSIGN_OR_RETURN(busy, st->step());
+  MIRRORFS_ASSIGN_OR_RETURN(busy, st->step());
   if (!busy) return Status::ok();
   return posix_error(ENOTEMPTY, "directory " + quote(name) + " not empty");
 }
@@ -137,7 +132,7 @@ Status Catalog::require_empty(FileId dir, std::string_view name) {
 Result<bool> Catalog::is_in_subtree(FileId id, FileId dir) {
   Use st(ancestors_);
   st->bind(1, i64(id)).bind(2, i64(dir));
-  ASSIGN_OR_RETURN(row, st->step());
+  MIRRORFS_ASSIGN_OR_RETURN(row, st->step());
   return row && st->column_int(0) != 0;
 }
 
@@ -149,7 +144,7 @@ Status Catalog::drop_name(FileId parent, std::string_view name, FileId inode) {
   }
   Use count(name_count_);
   count->bind(1, i64(inode));
-  ASSIGN_OR_RETURN(row, count->step());
+  MIRRORFS_ASSIGN_OR_RETURN(row, count->step());
   if (row && count->column_int(0) > 0) return Status::ok();  // other links
   Use del(delete_inode_);
   del->bind(1, i64(inode));
@@ -159,7 +154,7 @@ Status Catalog::drop_name(FileId parent, std::string_view name, FileId inode) {
 Result<FileId> Catalog::create(FileId parent, std::string_view name,
                                const FileAttrs& attrs) {
   MIRRORFS_RETURN_IF_ERROR(check_name(name));
-  ASSIGN_OR_RETURN(txn, Transaction::begin(db_, Kind::kWrite));
+  MIRRORFS_ASSIGN_OR_RETURN(txn, Transaction::begin(db_, Kind::kWrite));
   MIRRORFS_RETURN_IF_ERROR(require_dir(parent));
   MIRRORFS_RETURN_IF_ERROR(require_free(parent, name));
   {
@@ -179,8 +174,8 @@ Result<FileId> Catalog::create(FileId parent, std::string_view name,
 
 Status Catalog::link(FileId inode, FileId parent, std::string_view name) {
   MIRRORFS_RETURN_IF_ERROR(check_name(name));
-  ASSIGN_OR_RETURN(txn, Transaction::begin(db_, Kind::kWrite));
-  ASSIGN_OR_RETURN(kind, kind_of(inode));
+  MIRRORFS_ASSIGN_OR_RETURN(txn, Transaction::begin(db_, Kind::kWrite));
+  MIRRORFS_ASSIGN_OR_RETURN(kind, kind_of(inode));
   if (kind == FileKind::kDir) {
     return posix_error(EPERM, "cannot hard-link a directory");
   }
@@ -197,13 +192,13 @@ Status Catalog::link(FileId inode, FileId parent, std::string_view name) {
 Result<FileId> Catalog::lookup(FileId parent, std::string_view name) {
   Use st(lookup_);
   st->bind(1, i64(parent)).bind(2, name);
-  ASSIGN_OR_RETURN(row, st->step());
+  MIRRORFS_ASSIGN_OR_RETURN(row, st->step());
   if (!row) return not_found("no " + quote(name));
   return u64(st->column_int(0));
 }
 
 Result<FileId> Catalog::lookup_path(std::string_view path) {
-  ASSIGN_OR_RETURN(txn, Transaction::begin(db_, Kind::kRead));
+  MIRRORFS_ASSIGN_OR_RETURN(txn, Transaction::begin(db_, Kind::kRead));
   FileId id = kRootId;
   while (!path.empty()) {
     const size_t slash = path.find('/');
@@ -213,14 +208,14 @@ Result<FileId> Catalog::lookup_path(std::string_view path) {
     if (part == "." || part == "..") {
       return posix_error(EINVAL, "non-canonical path component");
     }
-    ASSIGN_OR_RETURN(next, lookup(id, part));
+    MIRRORFS_ASSIGN_OR_RETURN(next, lookup(id, part));
     id = next;
   }
   return id;  // read-only: the transaction's rollback ends it
 }
 
 Result<std::string> Catalog::path_of(FileId id) {
-  ASSIGN_OR_RETURN(txn, Transaction::begin(db_, Kind::kRead));
+  MIRRORFS_ASSIGN_OR_RETURN(txn, Transaction::begin(db_, Kind::kRead));
   std::vector<std::string> parts;  // leaf first
   for (FileId at = id; at != kRootId;) {
     if (parts.size() > kMaxDepth) {
@@ -229,9 +224,9 @@ Result<std::string> Catalog::path_of(FileId id) {
     }
     Use st(name_of_);
     st->bind(1, i64(at));
-    ASSIGN_OR_RETURN(row, st->step());
+    MIRRORFS_ASSIGN_OR_RETURN(row, st->step());
     if (!row) {
-      ASSIGN_OR_RETURN(kind, kind_of(at));  // kNotFound: no such inode
+      MIRRORFS_ASSIGN_OR_RETURN(kind, kind_of(at));  // kNotFound: no such inode
       return Status::corrupt("inode " + std::to_string(at) + " has no name");
     }
     parts.push_back(st->column_text(1));
@@ -246,9 +241,9 @@ Result<std::string> Catalog::path_of(FileId id) {
 }
 
 Status Catalog::unlink(FileId parent, std::string_view name) {
-  ASSIGN_OR_RETURN(txn, Transaction::begin(db_, Kind::kWrite));
-  ASSIGN_OR_RETURN(id, lookup(parent, name));
-  ASSIGN_OR_RETURN(kind, kind_of(id));
+  MIRRORFS_ASSIGN_OR_RETURN(txn, Transaction::begin(db_, Kind::kWrite));
+  MIRRORFS_ASSIGN_OR_RETURN(id, lookup(parent, name));
+  MIRRORFS_ASSIGN_OR_RETURN(kind, kind_of(id));
   if (kind == FileKind::kDir) {
     MIRRORFS_RETURN_IF_ERROR(require_empty(id, name));
   }
@@ -259,14 +254,14 @@ Status Catalog::unlink(FileId parent, std::string_view name) {
 Status Catalog::rename(FileId from_parent, std::string_view from,
                        FileId to_parent, std::string_view to) {
   MIRRORFS_RETURN_IF_ERROR(check_name(to));
-  ASSIGN_OR_RETURN(txn, Transaction::begin(db_, Kind::kWrite));
-  ASSIGN_OR_RETURN(src, lookup(from_parent, from));
+  MIRRORFS_ASSIGN_OR_RETURN(txn, Transaction::begin(db_, Kind::kWrite));
+  MIRRORFS_ASSIGN_OR_RETURN(src, lookup(from_parent, from));
   MIRRORFS_RETURN_IF_ERROR(require_dir(to_parent));
   if (from_parent == to_parent && from == to) return Status::ok();
-  ASSIGN_OR_RETURN(src_kind, kind_of(src));
+  MIRRORFS_ASSIGN_OR_RETURN(src_kind, kind_of(src));
   const bool src_dir = src_kind == FileKind::kDir;
   if (src_dir) {
-    ASSIGN_OR_RETURN(inside, is_in_subtree(to_parent, src));
+    MIRRORFS_ASSIGN_OR_RETURN(inside, is_in_subtree(to_parent, src));
     if (inside) {
       return posix_error(EINVAL, "cannot move " + quote(from) + " into itself");
     }
@@ -274,7 +269,7 @@ Status Catalog::rename(FileId from_parent, std::string_view from,
   Result<FileId> dst = lookup(to_parent, to);
   if (dst.is_ok()) {
     if (*dst == src) return Status::ok();  // two names of one inode
-    ASSIGN_OR_RETURN(dst_kind, kind_of(*dst));
+    MIRRORFS_ASSIGN_OR_RETURN(dst_kind, kind_of(*dst));
     const bool dst_dir = dst_kind == FileKind::kDir;
     if (src_dir && !dst_dir) return posix_error(ENOTDIR, "target not a dir");
     if (!src_dir && dst_dir) return posix_error(EISDIR, "target is a dir");
@@ -295,10 +290,10 @@ Status Catalog::rename(FileId from_parent, std::string_view from,
 Result<FileAttrs> Catalog::get(FileId id) {
   Use st(get_);
   st->bind(11, i64(id));
-  ASSIGN_OR_RETURN(row, st->step());
+  MIRRORFS_ASSIGN_OR_RETURN(row, st->step());
   if (!row) return not_found("no inode " + std::to_string(id));
   FileAttrs a;
-  ASSIGN_OR_RETURN(kind, to_kind(st->column_int(0), id));
+  MIRRORFS_ASSIGN_OR_RETURN(kind, to_kind(st->column_int(0), id));
   a.kind = kind;
   a.size = u64(st->column_int(1));
   a.mode = u64(st->column_int(2));
@@ -332,13 +327,13 @@ Status Catalog::set_hash(FileId id, std::span<const uint8_t> hash) {
 }
 
 Result<std::vector<std::pair<std::string, FileId>>> Catalog::list(FileId dir) {
-  ASSIGN_OR_RETURN(txn, Transaction::begin(db_, Kind::kRead));
+  MIRRORFS_ASSIGN_OR_RETURN(txn, Transaction::begin(db_, Kind::kRead));
   MIRRORFS_RETURN_IF_ERROR(require_dir(dir));
   std::vector<std::pair<std::string, FileId>> out;
   Use st(list_);
   st->bind(1, i64(dir));
   for (;;) {
-    ASSIGN_OR_RETURN(row, st->step());
+    MIRRORFS_ASSIGN_OR_RETURN(row, st->step());
     if (!row) break;
     out.emplace_back(st->column_text(0), u64(st->column_int(1)));
   }
@@ -347,11 +342,10 @@ Result<std::vector<std::pair<std::string, FileId>>> Catalog::list(FileId dir) {
 
 Result<uint64_t> Catalog::count() {
   Use st(count_);
-  ASSIGN_OR_RETURN(row, st->step());
+  MIRRORFS_ASSIGN_OR_RETURN(row, st->step());
   return row ? u64(st->column_int(0)) : 0;
 }
 
-#undef ASSIGN_OR_RETURN
 #undef ATTR_COLUMNS
 
 }  // namespace mirrorfs::db
