@@ -72,6 +72,9 @@ Result<std::unique_ptr<Catalog>> Catalog::open(Database& db) {
        "gid = ?5, mtime_ns = ?6, ctime_ns = ?7, backing_ino = ?8, "
        "target = ?9, hash = ?10 WHERE id = ?11"},
       {&c->set_hash_, "UPDATE inodes SET hash = ?1 WHERE id = ?2"},
+      {&c->by_backing_,
+       "SELECT id FROM inodes WHERE backing_ino = ?1 AND backing_ino != 0 "
+       "ORDER BY id DESC LIMIT 1"},
       {&c->delete_name_, "DELETE FROM names WHERE parent = ?1 AND name = ?2"},
       {&c->name_count_, "SELECT count(*) FROM names WHERE inode = ?1"},
       {&c->first_child_, "SELECT 1 FROM names WHERE parent = ?1 LIMIT 1"},
@@ -194,6 +197,14 @@ Result<FileId> Catalog::lookup(FileId parent, std::string_view name) {
   st->bind(1, i64(parent)).bind(2, name);
   MIRRORFS_ASSIGN_OR_RETURN(row, st->step());
   if (!row) return not_found("no " + quote(name));
+  return u64(st->column_int(0));
+}
+
+Result<FileId> Catalog::lookup_backing(uint64_t ino) {
+  Use st(by_backing_);
+  st->bind(1, i64(ino));
+  MIRRORFS_ASSIGN_OR_RETURN(row, st->step());
+  if (!row) return not_found("no inode backed by " + std::to_string(ino));
   return u64(st->column_int(0));
 }
 

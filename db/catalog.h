@@ -8,10 +8,10 @@
 // by one thread at a time (as the Database is).
 //
 // Transactions: every method that runs more than one statement opens its
-// own write (or read) transaction, so each call is atomic.
-// REQUIRES: no transaction is open on the Database when a method is called
-// (SQLite does not nest BEGIN; such a call fails with kInternal and
-// changes nothing).
+// own write (or read) transaction, so each call is atomic. Called inside a
+// caller's write transaction it nests (a savepoint, see Transaction), so
+// the caller can commit catalog and journal changes together, or load a
+// million entries in one transaction.
 //
 // Errors: kNotFound for a missing name or inode; kAlreadyExists for a name
 // that is taken; kInvalidArgument for what POSIX refuses, with the errno
@@ -77,6 +77,10 @@ class Catalog {
   Status link(FileId inode, FileId parent, std::string_view name);
 
   Result<FileId> lookup(FileId parent, std::string_view name);
+  // The inode whose backing file has inode number `ino` (kNotFound if
+  // none). If stale rows share it (changes behind the mount, before the
+  // start-up scan mends them), the newest.
+  Result<FileId> lookup_backing(uint64_t ino);
   // "a/b/c" relative to the root; "" and "/" are the root. Empty
   // components ("a//b", a leading or trailing '/') are skipped; "." and
   // ".." are refused (kInvalidArgument): paths here are canonical.
@@ -123,7 +127,7 @@ class Catalog {
 
   Database& db_;
   Statement insert_inode_, insert_name_, lookup_, kind_, get_, update_,
-      set_hash_, delete_name_, name_count_, first_child_, delete_inode_, move_,
+      set_hash_, by_backing_, delete_name_, name_count_, first_child_, delete_inode_, move_,
       name_of_, ancestors_, list_, count_;
 };
 

@@ -67,6 +67,11 @@ CREATE TABLE mirror_files (
 ) WITHOUT ROWID;
 CREATE INDEX mirror_files_by_hash ON mirror_files(hash);
 )sql",
+    // 3: the mount finds a file's id from its backing inode number (FUSE
+    // names files by inode, not by path).
+    R"sql(
+CREATE INDEX inodes_by_backing ON inodes(backing_ino) WHERE backing_ino != 0;
+)sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 

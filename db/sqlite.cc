@@ -162,40 +162,61 @@ std::span<const uint8_t> Statement::column_blob(int i) const {
   return {p, static_cast<size_t>(sqlite3_column_bytes(st_, i))};
 }
 
-Result<Transaction> Transaction::begin(Database& db, Kind kind) {
-  const char* sql = kind == Kind::kWrite ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED";
-  // busy_timeout covers most waits; a writer that holds the lock longer
-  // than that (a huge batch) is waited for with backoff, bounded.
+namespace {
+
+// Retries `sql` while another connection holds the lock: busy_timeout
+// covers most waits; a writer that holds the lock longer than that (a huge
+// batch) is waited for with backoff, bounded.
+int exec_retrying(sqlite3* db, const char* sql) {
   for (int attempt = 0;; ++attempt) {
-    const int rc = sqlite3_exec(db.handle(), sql, nullptr, nullptr, nullptr);
-    if (rc == SQLITE_OK) return Transaction(&db);
-    if ((rc & 0xff) != SQLITE_BUSY || attempt >= 20) {
-      return db.error(rc, sql);
-    }
+    const int rc = sqlite3_exec(db, sql, nullptr, nullptr, nullptr);
+    if ((rc & 0xff) != SQLITE_BUSY || attempt >= 20) return rc;
     std::this_thread::sleep_for(
         std::chrono::milliseconds(10 << std::min(attempt, 6)));
   }
 }
 
+constexpr const char* kSavepoint = "SAVEPOINT nested";
+constexpr const char* kRelease = "RELEASE nested";
+// ROLLBACK TO leaves the savepoint open; RELEASE then closes it.
+constexpr const char* kUndo = "ROLLBACK TO nested; RELEASE nested";
+
+}  // namespace
+
+Result<Transaction> Transaction::begin(Database& db, Kind kind) {
+  if (db.depth_ > 0) {
+    if (kind == Kind::kWrite && !db.outer_write_) {
+      return Status::internal("write transaction inside a read transaction");
+    }
+    const int rc = sqlite3_exec(db.handle(), kSavepoint, nullptr, nullptr,
+                                nullptr);
+    if (rc != SQLITE_OK) return db.error(rc, kSavepoint);
+    ++db.depth_;
+    return Transaction(&db, true);
+  }
+  const char* sql = kind == Kind::kWrite ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED";
+  const int rc = exec_retrying(db.handle(), sql);
+  if (rc != SQLITE_OK) return db.error(rc, sql);
+  db.depth_ = 1;
+  db.outer_write_ = kind == Kind::kWrite;
+  return Transaction(&db, false);
+}
+
 Transaction::~Transaction() {
-  if (db_) sqlite3_exec(db_->handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+  if (!db_) return;
+  sqlite3_exec(db_->handle(), nested_ ? kUndo : "ROLLBACK", nullptr, nullptr,
+               nullptr);
+  --db_->depth_;
 }
 
 Status Transaction::commit() {
   Database* db = db_;
-  for (int attempt = 0;; ++attempt) {
-    const int rc =
-        sqlite3_exec(db->handle(), "COMMIT", nullptr, nullptr, nullptr);
-    if (rc == SQLITE_OK) {
-      db_ = nullptr;
-      return Status::ok();
-    }
-    if ((rc & 0xff) != SQLITE_BUSY || attempt >= 20) {
-      return db->error(rc, "COMMIT");  // the destructor rolls back
-    }
-    std::this_thread::sleep_for(
-        std::chrono::milliseconds(10 << std::min(attempt, 6)));
-  }
+  const char* sql = nested_ ? kRelease : "COMMIT";
+  const int rc = exec_retrying(db->handle(), sql);
+  if (rc != SQLITE_OK) return db->error(rc, sql);  // the destructor undoes
+  --db->depth_;
+  db_ = nullptr;
+  return Status::ok();
 }
 
 }  // namespace mirrorfs::db

@@ -45,6 +45,8 @@ class Database {
   Result<int64_t> query_int(std::string_view sql);
 
   int64_t last_insert_rowid() const;
+  // True while a Transaction is open on this connection.
+  bool in_transaction() const { return depth_ > 0; }
   int64_t changes() const;
   const std::string& path() const { return path_; }
   sqlite3* handle() { return db_; }
@@ -53,9 +55,12 @@ class Database {
   Status error(int rc, std::string_view what) const;
 
  private:
+  friend class Transaction;
   Database(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
   sqlite3* db_;
   std::string path_;
+  int depth_ = 0;            // open Transactions, outermost included
+  bool outer_write_ = false;  // the outermost one is a write transaction
 };
 
 // A prepared statement. run() resets it; after step()ping rows, call
@@ -111,18 +116,30 @@ class Use {
 // BEGIN IMMEDIATE (write) or DEFERRED (read) ... COMMIT; rolls back in its
 // destructor unless committed. Write transactions take the write lock at
 // BEGIN, so a WAL snapshot is never upgraded (no SQLITE_BUSY_SNAPSHOT).
+//
+// Transactions nest: one begun while another is open on the connection is
+// a SAVEPOINT inside it. Its commit() releases the savepoint (the outer
+// transaction still decides), its destructor without commit() undoes only
+// its own changes. So a repository method that is atomic on its own joins
+// a caller's transaction unchanged (the mount commits catalog and journal
+// changes together). A write transaction cannot nest inside a read one
+// (kInternal): that would upgrade a snapshot. Nested transactions end in
+// reverse order of their beginning.
 class Transaction {
  public:
   enum class Kind { kRead, kWrite };
   static Result<Transaction> begin(Database& db, Kind kind);
-  Transaction(Transaction&& o) noexcept : db_(o.db_) { o.db_ = nullptr; }
+  Transaction(Transaction&& o) noexcept : db_(o.db_), nested_(o.nested_) {
+    o.db_ = nullptr;
+  }
   Transaction& operator=(Transaction&&) = delete;
   ~Transaction();
   Status commit();
 
  private:
-  explicit Transaction(Database* db) : db_(db) {}
+  Transaction(Database* db, bool nested) : db_(db), nested_(nested) {}
   Database* db_;  // null once committed or rolled back
+  bool nested_;   // a SAVEPOINT inside an outer transaction
 };
 
 }  // namespace mirrorfs::db

@@ -272,5 +272,66 @@ TEST_F(CatalogTest, FileIdsAreNeverReused) {
   EXPECT_GT(b, a);
 }
 
+// The mount finds a file's id from its backing inode number; hard links
+// share one; a stale row left by a change behind the mount loses to the
+// newest.
+TEST_F(CatalogTest, LookupByBackingInode) {
+  FileAttrs a = file_attrs();
+  a.backing_ino = 77;
+  const FileId f = mk(kRootId, "f", a);
+  ASSERT_TRUE(cat_->link(f, kRootId, "g").is_ok());
+  EXPECT_EQ(*cat_->lookup_backing(77), f);
+  EXPECT_EQ(cat_->lookup_backing(78).status().code(), Code::kNotFound);
+  EXPECT_EQ(cat_->lookup_backing(0).status().code(), Code::kNotFound);
+  const FileId stale = mk(kRootId, "h", a);
+  EXPECT_EQ(*cat_->lookup_backing(77), stale);
+  ASSERT_TRUE(cat_->unlink(kRootId, "h").is_ok());
+  EXPECT_EQ(*cat_->lookup_backing(77), f);
+}
+
+// Catalog methods join a caller's transaction: what the caller rolls back
+// is gone, what a nested call undoes on error leaves the caller's other
+// changes standing.
+TEST_F(CatalogTest, MethodsJoinTheCallersTransaction) {
+  {
+    auto txn = Transaction::begin(*db_, Transaction::Kind::kWrite);
+    ASSERT_TRUE(txn.is_ok());
+    mk(kRootId, "gone", file_attrs());
+    EXPECT_TRUE(cat_->lookup(kRootId, "gone").is_ok());
+    // rolled back by the destructor
+  }
+  EXPECT_EQ(cat_->lookup(kRootId, "gone").status().code(), Code::kNotFound);
+  {
+    auto txn = Transaction::begin(*db_, Transaction::Kind::kWrite);
+    ASSERT_TRUE(txn.is_ok());
+    const FileId d = mk(kRootId, "d", dir_attrs());
+    mk(d, "x", file_attrs());
+    // Fails half-way inside its own savepoint: not empty.
+    EXPECT_EQ(cat_->unlink(kRootId, "d").errno_value(), ENOTEMPTY);
+    mk(kRootId, "kept", file_attrs());
+    ASSERT_TRUE(txn->commit().is_ok());
+  }
+  EXPECT_TRUE(cat_->lookup_path("d/x").is_ok());
+  EXPECT_TRUE(cat_->lookup(kRootId, "kept").is_ok());
+  EXPECT_FALSE(db_->in_transaction());
+  // A write cannot nest inside a read: it would upgrade a snapshot.
+  auto read = Transaction::begin(*db_, Transaction::Kind::kRead);
+  ASSERT_TRUE(read.is_ok());
+  EXPECT_EQ(cat_->create(kRootId, "no", file_attrs()).status().code(),
+            Code::kInternal);
+}
+
+// One outer transaction makes bulk loading fast: 20,000 creates.
+TEST_F(CatalogTest, BulkLoadInOneTransaction) {
+  auto txn = Transaction::begin(*db_, Transaction::Kind::kWrite);
+  ASSERT_TRUE(txn.is_ok());
+  for (int i = 0; i < 20000; ++i) {
+    ASSERT_TRUE(cat_->create(kRootId, "f" + std::to_string(i), file_attrs())
+                    .is_ok());
+  }
+  ASSERT_TRUE(txn->commit().is_ok());
+  EXPECT_EQ(*cat_->count(), 20001u);
+}
+
 }  // namespace
 }  // namespace mirrorfs::db

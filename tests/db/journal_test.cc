@@ -1,3 +1,4 @@
+#include "db/catalog.h"
 #include "db/journal.h"
 
 #include <gtest/gtest.h>
@@ -118,6 +119,28 @@ TEST(SchemaTest, MigratesFromVersionOne) {
   // Version 2's tables exist, with the root inode.
   EXPECT_EQ(*(*db)->query_int("SELECT count(*) FROM inodes WHERE id = 1"), 1);
   EXPECT_EQ(*(*db)->query_int("SELECT count(*) FROM mirrors"), 0);
+}
+
+// N-1 to N: a version 2 catalog keeps its rows and gains the backing
+// inode index the mount looks files up by.
+TEST(SchemaTest, MigratesFromVersionTwo) {
+  TempDir dir;
+  {
+    auto db = Database::open(dir.file("state.db"), {});
+    ASSERT_TRUE(db.is_ok());
+    ASSERT_TRUE(migrate(**db, 2).is_ok());
+    ASSERT_TRUE((*db)->exec("INSERT INTO inodes(id, kind, backing_ino) "
+                            "VALUES (5, 1, 4242)").is_ok());
+  }
+  auto db = open_state_db(dir.file("state.db"));
+  ASSERT_TRUE(db.is_ok()) << db.status().to_string();
+  EXPECT_EQ(*(*db)->query_int("PRAGMA user_version"), kSchemaVersion);
+  EXPECT_EQ(*(*db)->query_int("SELECT count(*) FROM sqlite_schema WHERE "
+                              "name = 'inodes_by_backing'"),
+            1);
+  auto cat = Catalog::open(**db);
+  ASSERT_TRUE(cat.is_ok());
+  EXPECT_EQ(*(*cat)->lookup_backing(4242), 5u);
 }
 
 TEST(SchemaTest, NewerSchemaIsRefused) {
