@@ -13,10 +13,12 @@ constexpr std::string_view kTopLevel =
        mirrorfs help COMMAND
 
 mirrorfs is a replicating filesystem in the making. Today it provides the
-rsync engine: rdiff-compatible commands that read and write librsync 2.x
-signature and delta files.
+mount, which journals every change made through it, and the rsync engine:
+rdiff-compatible commands that read and write librsync 2.x signature and
+delta files. (Replication to mirrors is not there yet.)
 
 Commands:
+  mount      mount a directory, journaling every change made through it
   signature  write the signature of a basis file
   delta      write the delta that turns a signature's basis into a new file
   patch      apply a delta to a basis file, writing the new file
@@ -111,6 +113,33 @@ whole until the new one is complete.
 Exit status: 0 success, 1 usage or environment, 2 corrupt input, 3 internal.
 )";
 
+constexpr std::string_view kMount =
+    R"(Usage: mirrorfs mount BACKING MOUNTPOINT --state DIR [-f] [-o OPTIONS]
+
+Shows the directory BACKING at MOUNTPOINT (FUSE). Applications use
+MOUNTPOINT like a local directory; every change they make is recorded in
+the journal of DIR/state.db for the replicator. At start, BACKING is
+compared with the catalog in DIR/state.db, and what changed while the
+mount was down (or behind it) is journaled too; on the first start, all of
+BACKING is.
+
+Options:
+  --state DIR      the state directory (created if missing; must not be
+                   inside MOUNTPOINT or BACKING)
+  -f, --foreground stay in the foreground and log to standard error;
+                   otherwise return once mounted and log to DIR/mount.log
+  -o OPTIONS       FUSE mount options, comma-separated, e.g. allow_other
+                   (for other users: needs user_allow_other in
+                   /etc/fuse.conf unless root). default_permissions is
+                   always on: the kernel checks access from the mode bits.
+  -h, --help       show this help
+
+Unmount with 'fusermount3 -u MOUNTPOINT' or 'umount MOUNTPOINT', or send
+SIGTERM or SIGINT: the journal is committed before the daemon exits.
+Exit status: 0 unmounted cleanly, 1 usage or environment (a refused path,
+mounting failed), 3 internal.
+)";
+
 constexpr std::string_view kVersion =
     "mirrorfs " MIRRORFS_VERSION
     "\nsignature and delta formats: librsync 2.x (rdiff 2.3 compatible)\n";
@@ -120,6 +149,7 @@ constexpr std::string_view kVersion =
 std::string_view top_level_help() { return kTopLevel; }
 
 std::string_view command_help(std::string_view command) {
+  if (command == "mount") return kMount;
   if (command == "signature") return kSignature;
   if (command == "delta") return kDelta;
   if (command == "patch") return kPatch;

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "cli/help.h"
+#include "cli/mount_command.h"
 #include "cli/options.h"
 #include "cli/output_file.h"
 #include "cli/rdiff_commands.h"
@@ -37,6 +38,10 @@ int unknown_command(const std::string& cmd) {
 }
 
 int run(int argc, char** argv) {
+  // Commands with their own options parse their own command line.
+  if (argc >= 2 && std::string_view(argv[1]) == "mount") {
+    return run_mount_command(argc - 1, argv + 1);
+  }
   auto parsed = parse_command_line(argc, argv);
   if (!parsed) return usage_error("", parsed.status().message());
   const CommandLine& cl = *parsed;

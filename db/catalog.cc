@@ -1,6 +1,7 @@
 #include "db/catalog.h"
 
 #include <cerrno>
+#include <tuple>
 
 namespace mirrorfs::db {
 namespace {
@@ -72,6 +73,8 @@ Result<std::unique_ptr<Catalog>> Catalog::open(Database& db) {
        "gid = ?5, mtime_ns = ?6, ctime_ns = ?7, backing_ino = ?8, "
        "target = ?9, hash = ?10 WHERE id = ?11"},
       {&c->set_hash_, "UPDATE inodes SET hash = ?1 WHERE id = ?2"},
+      {&c->repoint_,
+       "UPDATE names SET inode = ?3 WHERE parent = ?1 AND name = ?2"},
       {&c->by_backing_,
        "SELECT id FROM inodes WHERE backing_ino = ?1 AND backing_ino != 0 "
        "ORDER BY id DESC LIMIT 1"},
@@ -293,6 +296,28 @@ Status Catalog::rename(FileId from_parent, std::string_view from,
     Use st(move_);
     st->bind(1, i64(to_parent)).bind(2, to);
     st->bind(3, i64(from_parent)).bind(4, from);
+    MIRRORFS_RETURN_IF_ERROR(st->run());
+  }
+  return txn.commit();
+}
+
+Status Catalog::exchange(FileId parent_a, std::string_view a,
+                         FileId parent_b, std::string_view b) {
+  MIRRORFS_ASSIGN_OR_RETURN(txn, Transaction::begin(db_, Kind::kWrite));
+  MIRRORFS_ASSIGN_OR_RETURN(ia, lookup(parent_a, a));
+  MIRRORFS_ASSIGN_OR_RETURN(ib, lookup(parent_b, b));
+  if (ia == ib) return Status::ok();
+  for (const auto& [inode, parent] : {std::pair{ia, parent_b},
+                                      std::pair{ib, parent_a}}) {
+    MIRRORFS_ASSIGN_OR_RETURN(k, kind_of(inode));
+    if (k != FileKind::kDir) continue;
+    MIRRORFS_ASSIGN_OR_RETURN(inside, is_in_subtree(parent, inode));
+    if (inside) return posix_error(EINVAL, "cannot move a dir into itself");
+  }
+  for (const auto& [parent, name, inode] :
+       {std::tuple{parent_a, a, ib}, std::tuple{parent_b, b, ia}}) {
+    Use st(repoint_);
+    st->bind(1, i64(parent)).bind(2, name).bind(3, i64(inode));
     MIRRORFS_RETURN_IF_ERROR(st->run());
   }
   return txn.commit();

@@ -103,6 +103,11 @@ class Catalog {
   Status rename(FileId from_parent, std::string_view from, FileId to_parent,
                 std::string_view to);
 
+  // renameat2(RENAME_EXCHANGE): the two names swap inodes, whatever their
+  // kinds. Neither may end up inside its own subtree (EINVAL).
+  Status exchange(FileId parent_a, std::string_view a, FileId parent_b,
+                  std::string_view b);
+
   Result<FileAttrs> get(FileId id);
   // Overwrites every attribute of `id`, kind included.
   Status set(FileId id, const FileAttrs& attrs);
@@ -127,7 +132,7 @@ class Catalog {
 
   Database& db_;
   Statement insert_inode_, insert_name_, lookup_, kind_, get_, update_,
-      set_hash_, by_backing_, delete_name_, name_count_, first_child_, delete_inode_, move_,
+      set_hash_, by_backing_, repoint_, delete_name_, name_count_, first_child_, delete_inode_, move_,
       name_of_, ancestors_, list_, count_;
 };
 

@@ -66,6 +66,10 @@ class JournalBatch {
   bool empty() const { return records_.empty(); }
   const std::vector<JournalRecord>& records() const { return records_; }
   void clear() { records_.clear(); }
+  // Drops the records after the first n (undoing a failed step).
+  void truncate(size_t n) {
+    if (n < records_.size()) records_.resize(n);
+  }
 
  private:
   std::vector<JournalRecord> records_;

@@ -333,5 +333,19 @@ TEST_F(CatalogTest, BulkLoadInOneTransaction) {
   EXPECT_EQ(*cat_->count(), 20001u);
 }
 
+// RENAME_EXCHANGE: two names swap what they point at, kinds and all;
+// a directory cannot be swapped into its own subtree.
+TEST_F(CatalogTest, ExchangeSwapsTwoNames) {
+  const FileId d = mk(kRootId, "d", dir_attrs());
+  const FileId f = mk(kRootId, "f", file_attrs());
+  const FileId inner = mk(d, "inner", file_attrs());
+  ASSERT_TRUE(cat_->exchange(kRootId, "d", kRootId, "f").is_ok());
+  EXPECT_EQ(*cat_->lookup(kRootId, "d"), f);
+  EXPECT_EQ(*cat_->lookup(kRootId, "f"), d);
+  EXPECT_EQ(*cat_->lookup_path("f/inner"), inner);
+  EXPECT_EQ(cat_->exchange(kRootId, "f", d, "inner").errno_value(), EINVAL);
+  EXPECT_EQ(*cat_->lookup(kRootId, "f"), d);  // unchanged
+}
+
 }  // namespace
 }  // namespace mirrorfs::db

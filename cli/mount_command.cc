@@ -1,0 +1,75 @@
+#include "cli/mount_command.h"
+
+#include <getopt.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <string>
+
+#include "cli/help.h"
+#include "cli/report.h"
+#include "fs/mount.h"
+
+namespace mirrorfs::cli {
+namespace {
+
+const struct option kOptions[] = {
+    {"state", required_argument, nullptr, 's'},
+    {"foreground", no_argument, nullptr, 'f'},
+    {"help", no_argument, nullptr, 'h'},
+    {nullptr, 0, nullptr, 0},
+};
+
+}  // namespace
+
+int run_mount_command(int argc, char** argv) {
+  fs::MountOptions opt;
+  opterr = 0;
+  optind = 0;
+  for (;;) {
+    const int c = getopt_long(argc, argv, ":fho:", kOptions, nullptr);
+    if (c == -1) break;
+    switch (c) {
+      case 's':
+        opt.state_dir = optarg;
+        break;
+      case 'f':
+        opt.foreground = true;
+        break;
+      case 'o':
+        opt.fuse_options.emplace_back(optarg);
+        break;
+      case 'h': {
+        const std::string_view text = command_help("mount");
+        std::fwrite(text.data(), 1, text.size(), stdout);
+        return kExitOk;
+      }
+      case ':':
+        return usage_error("mount", std::string(argv[optind - 1]) +
+                                        " needs an argument",
+                           "mirrorfs mount --help");
+      default:
+        return usage_error("mount",
+                           std::string("unknown option ") + argv[optind - 1],
+                           "mirrorfs mount --help");
+    }
+  }
+  if (argc - optind != 2) {
+    return usage_error("mount", "needs BACKING and MOUNTPOINT",
+                       "mirrorfs mount --help");
+  }
+  opt.backing = argv[optind];
+  opt.mountpoint = argv[optind + 1];
+  if (opt.state_dir.empty()) {
+    return usage_error("mount", "--state DIR is required",
+                       "mirrorfs mount --help");
+  }
+  // libfuse installs its unmount-on-signal handlers only over the default
+  // disposition; the output-file cleanup handlers of main() have no
+  // business here.
+  for (int sig : {SIGHUP, SIGINT, SIGTERM}) ::signal(sig, SIG_DFL);
+  const Status st = fs::run_mount(opt);
+  return st.is_ok() ? kExitOk : fail("mount", st);
+}
+
+}  // namespace mirrorfs::cli

@@ -1,0 +1,39 @@
+// `mirrorfs mount BACKING MOUNTPOINT --state DIR`: the public face of fs/.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace mirrorfs::fs {
+
+struct MountOptions {
+  std::string backing;     // the directory whose contents the mount shows
+  std::string mountpoint;  // where it is shown
+  std::string state_dir;   // holds state.db (created if missing)
+  bool foreground = false;  // -f: stay in the foreground, log to stderr
+                            // (else: daemonize once mounted, log to
+                            // STATE/mount.log)
+  std::vector<std::string> fuse_options;  // -o values, as given
+  double entry_timeout = 1.0;  // seconds the kernel caches names
+  double attr_timeout = 1.0;   // ... and attributes
+  std::chrono::milliseconds commit_interval{5000};  // files held open
+};
+
+// Refuses what cannot work, each with a one-line reason: a BACKING that is
+// missing or not a directory, a MOUNTPOINT inside BACKING (or equal: the
+// mount would see itself), a state directory inside the MOUNTPOINT (the
+// daemon would do I/O on its own mount and deadlock) or inside BACKING
+// (its changes would be journaled). Creates the state directory.
+// Canonicalises the paths in `opt`.
+Status check_mount_paths(MountOptions& opt);
+
+// Checks, scans BACKING against the catalog, mounts and serves until
+// unmounted (fusermount3 -u, umount) or told to stop (SIGTERM, SIGINT,
+// SIGHUP); then commits the journal and returns. In the background mode
+// the calling process returns once the mount is up and the daemon goes on.
+Status run_mount(MountOptions opt);
+
+}  // namespace mirrorfs::fs

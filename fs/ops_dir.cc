@@ -1,0 +1,152 @@
+// Directory streams: opendir, readdir, readdirplus, releasedir, fsyncdir.
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "fs/passthrough.h"
+
+namespace mirrorfs::fs {
+namespace {
+
+// An open directory: the stream and where the kernel's offsets stand in
+// it. One per opendir; the kernel serializes readdir calls on a handle.
+struct DirHandle {
+  ~DirHandle() {
+    if (dp) ::closedir(dp);
+  }
+  DIR* dp = nullptr;
+  off_t offset = 0;
+  dirent* entry = nullptr;  // read but not yet returned to the kernel
+};
+
+DirHandle* handle_of(fuse_file_info* fi) {
+  return reinterpret_cast<DirHandle*>(fi->fh);
+}
+
+bool is_dot(const char* name) {
+  return name[0] == '.' &&
+         (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'));
+}
+
+void do_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  auto d = std::make_unique<DirHandle>();
+  const int fd = ::openat(inode_of(req, ino).fd, ".",
+                          O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    fuse_reply_err(req, errno);
+    return;
+  }
+  d->dp = ::fdopendir(fd);
+  if (d->dp == nullptr) {
+    const int err = errno;
+    ::close(fd);
+    fuse_reply_err(req, err);
+    return;
+  }
+  fi->fh = reinterpret_cast<uint64_t>(d.release());
+  fuse_reply_open(req, fi);
+}
+
+// readdir and readdirplus. With plus, every entry but . and .. is looked
+// up (a counted lookup, undone if the entry does not fit the reply).
+void read_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+              fuse_file_info* fi, bool plus) {
+  FsContext& fs = context(req);
+  Inode& dir = fs.inodes.get(ino);
+  DirHandle* d = handle_of(fi);
+  std::vector<char> buf(size);
+  char* p = buf.data();
+  size_t rem = size;
+  if (off != d->offset) {
+    ::seekdir(d->dp, off);
+    d->entry = nullptr;
+    d->offset = off;
+  }
+  int err = 0;
+  for (;;) {
+    if (d->entry == nullptr) {
+      errno = 0;
+      d->entry = ::readdir(d->dp);
+      if (d->entry == nullptr) {
+        err = errno;
+        break;
+      }
+    }
+    const char* name = d->entry->d_name;
+    const off_t next = d->entry->d_off;
+    size_t used;
+    if (plus && !is_dot(name)) {
+      fuse_entry_param e;
+      const int r = lookup_entry(fs, dir, name, &e);
+      if (r == ENOENT) {  // gone since readdir saw it
+        d->entry = nullptr;
+        d->offset = next;
+        continue;
+      }
+      if (r != 0) {
+        err = r;
+        break;
+      }
+      used = fuse_add_direntry_plus(req, p, rem, name, &e, next);
+      if (used > rem) {
+        fs.inodes.forget(e.ino, 1);
+        break;
+      }
+    } else {
+      fuse_entry_param e{};
+      e.attr.st_ino = d->entry->d_ino;
+      e.attr.st_mode = static_cast<mode_t>(d->entry->d_type) << 12;
+      used = plus ? fuse_add_direntry_plus(req, p, rem, name, &e, next)
+                  : fuse_add_direntry(req, p, rem, name, &e.attr, next);
+      if (used > rem) break;
+    }
+    p += used;
+    rem -= used;
+    d->entry = nullptr;
+    d->offset = next;
+  }
+  // An error after some entries: return those; the next call reports it.
+  if (err != 0 && rem == size) {
+    fuse_reply_err(req, err);
+  } else {
+    fuse_reply_buf(req, buf.data(), size - rem);
+  }
+}
+
+void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                fuse_file_info* fi) {
+  read_dir(req, ino, size, off, fi, false);
+}
+void do_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                    fuse_file_info* fi) {
+  read_dir(req, ino, size, off, fi, true);
+}
+
+void do_releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  delete handle_of(fi);
+  fuse_reply_err(req, 0);
+}
+
+void do_fsyncdir(fuse_req_t req, fuse_ino_t, int datasync,
+                 fuse_file_info* fi) {
+  const int fd = ::dirfd(handle_of(fi)->dp);
+  const int r = datasync ? ::fdatasync(fd) : ::fsync(fd);
+  fuse_reply_err(req, r < 0 ? errno : 0);
+}
+
+}  // namespace
+
+void add_dir_ops(fuse_lowlevel_ops& ops) {
+  ops.opendir = do_opendir;
+  ops.readdir = do_readdir;
+  ops.readdirplus = do_readdirplus;
+  ops.releasedir = do_releasedir;
+  ops.fsyncdir = do_fsyncdir;
+}
+
+}  // namespace mirrorfs::fs

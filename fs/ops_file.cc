@@ -1,0 +1,212 @@
+// Open files: open, create, read, write, flush, release, fsync,
+// fallocate, copy_file_range, lseek.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "fs/passthrough.h"
+
+namespace mirrorfs::fs {
+namespace {
+
+using db::JournalKind;
+
+// The flags the backing file is opened with. O_DIRECT is dropped: FUSE
+// hands us data at unaligned addresses, which O_DIRECT refuses (EINVAL);
+// the kernel already bypasses its FUSE page cache for an O_DIRECT open.
+// O_APPEND is dropped: the kernel resolves appends to an offset itself,
+// and the journal must record where the data really went. O_NOFOLLOW:
+// we open an inode through /proc, which is a (magic) link.
+int backing_flags(int flags) {
+  return (flags & ~(O_DIRECT | O_APPEND | O_NOFOLLOW | O_CREAT | O_EXCL)) |
+         O_CLOEXEC;
+}
+
+void record_truncate(FsContext& fs, Inode& inode, int fd) {
+  Change c;
+  c.kind = JournalKind::kTruncate;
+  c.ino = inode.ino;
+  c.off = 0;
+  c.has_stat = ::fstat(fd, &c.st) == 0;
+  fs.recorder->record(std::move(c), /*wait=*/true);
+}
+
+bool truncates(int flags) {
+  return (flags & O_TRUNC) && (flags & O_ACCMODE) != O_RDONLY;
+}
+
+void do_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  FsContext& fs = context(req);
+  Inode& inode = fs.inodes.get(ino);
+  const int fd = ::open(proc_path(inode.fd).c_str(), backing_flags(fi->flags));
+  if (fd < 0) {
+    fuse_reply_err(req, errno);
+    return;
+  }
+  if (truncates(fi->flags)) record_truncate(fs, inode, fd);
+  fi->fh = static_cast<uint64_t>(fd);
+  // Every change goes through this mount, so cached pages stay true
+  // (and auto_inval_data drops them if the backing mtime moves).
+  fi->keep_cache = 1;
+  fuse_reply_open(req, fi);
+}
+
+void do_create(fuse_req_t req, fuse_ino_t parent_id, const char* name,
+               mode_t mode, fuse_file_info* fi) {
+  FsContext& fs = context(req);
+  Inode& parent = fs.inodes.get(parent_id);
+  const int flags = backing_flags(fi->flags);
+  int fd;
+  int open_err = 0;
+  bool created = true;
+  {
+    AsCaller as(fs, req);
+    fd = ::openat(parent.fd, name, flags | O_CREAT | O_EXCL, mode);
+    if (fd < 0 && errno == EEXIST && !(fi->flags & O_EXCL)) {
+      // It appeared meanwhile (behind the mount): open it as it is.
+      created = false;
+      fd = ::openat(parent.fd, name, flags);
+    }
+    if (fd < 0) open_err = errno;
+  }
+  if (fd < 0) {
+    fuse_reply_err(req, open_err);
+    return;
+  }
+  fuse_entry_param e;
+  const int err = lookup_entry(fs, parent, name, &e);
+  if (err != 0) {
+    ::close(fd);
+    fuse_reply_err(req, err);
+    return;
+  }
+  if (created) {
+    Change c;
+    c.kind = JournalKind::kCreate;
+    c.parent = parent.ino;
+    c.name = name;
+    c.has_stat = true;
+    c.st = e.attr;
+    fs.recorder->record(std::move(c), /*wait=*/true);
+  } else if (truncates(fi->flags)) {
+    record_truncate(fs, fs.inodes.get(e.ino), fd);
+  }
+  fi->fh = static_cast<uint64_t>(fd);
+  fi->keep_cache = 1;
+  fuse_reply_create(req, &e, fi);
+}
+
+void do_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off,
+             fuse_file_info* fi) {
+  fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
+  buf.buf[0].flags =
+      static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
+  buf.buf[0].fd = static_cast<int>(fi->fh);
+  buf.buf[0].pos = off;
+  // Spliced from the backing file to /dev/fuse where the kernel allows.
+  fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
+}
+
+void do_write_buf(fuse_req_t req, fuse_ino_t ino, fuse_bufvec* in, off_t off,
+                  fuse_file_info* fi) {
+  fuse_bufvec out = FUSE_BUFVEC_INIT(fuse_buf_size(in));
+  out.buf[0].flags =
+      static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
+  out.buf[0].fd = static_cast<int>(fi->fh);
+  out.buf[0].pos = off;
+  const ssize_t n = fuse_buf_copy(&out, in, static_cast<fuse_buf_copy_flags>(0));
+  if (n < 0) {
+    fuse_reply_err(req, static_cast<int>(-n));
+    return;
+  }
+  context(req).recorder->wrote(inode_of(req, ino), static_cast<uint64_t>(off),
+                               static_cast<uint64_t>(n));
+  fuse_reply_write(req, static_cast<size_t>(n));
+}
+
+// close(2) of one descriptor: the synchronous hook. What was written
+// through it is journaled before close returns.
+void do_flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  // A close of a duplicate: releases POSIX locks and reports delayed
+  // write errors of the backing filesystem, as a local close would.
+  const int r = ::close(::dup(static_cast<int>(fi->fh)));
+  const int err = r < 0 ? errno : 0;
+  context(req).recorder->sync(inode_of(req, ino), /*wait=*/true);
+  fuse_reply_err(req, err);
+}
+
+void do_release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  ::close(static_cast<int>(fi->fh));
+  // Writes after the last flush (mmap writeback) are queued, not waited
+  // for: nobody waits on a release.
+  context(req).recorder->sync(inode_of(req, ino), /*wait=*/false);
+  fuse_reply_err(req, 0);
+}
+
+void do_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+              fuse_file_info* fi) {
+  const int fd = static_cast<int>(fi->fh);
+  const int r = datasync ? ::fdatasync(fd) : ::fsync(fd);
+  const int err = r < 0 ? errno : 0;
+  context(req).recorder->sync(inode_of(req, ino), /*wait=*/true);
+  fuse_reply_err(req, err);
+}
+
+void do_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off,
+                  off_t len, fuse_file_info* fi) {
+  if (::fallocate(static_cast<int>(fi->fh), mode, off, len) < 0) {
+    fuse_reply_err(req, errno);
+    return;
+  }
+  // Allocation, punching and zeroing all change what the range reads as
+  // (or the size): a written extent for the replicator.
+  context(req).recorder->wrote(inode_of(req, ino), static_cast<uint64_t>(off),
+                               static_cast<uint64_t>(len));
+  fuse_reply_err(req, 0);
+}
+
+void do_copy_file_range(fuse_req_t req, fuse_ino_t, off_t off_in,
+                        fuse_file_info* fi_in, fuse_ino_t ino_out,
+                        off_t off_out, fuse_file_info* fi_out, size_t len,
+                        int flags) {
+  const off_t start = off_out;
+  const ssize_t n = ::copy_file_range(static_cast<int>(fi_in->fh), &off_in,
+                                      static_cast<int>(fi_out->fh), &off_out,
+                                      len, static_cast<unsigned>(flags));
+  if (n < 0) {
+    fuse_reply_err(req, errno);
+    return;
+  }
+  context(req).recorder->wrote(inode_of(req, ino_out),
+                               static_cast<uint64_t>(start),
+                               static_cast<uint64_t>(n));
+  fuse_reply_write(req, static_cast<size_t>(n));
+}
+
+void do_lseek(fuse_req_t req, fuse_ino_t, off_t off, int whence,
+              fuse_file_info* fi) {
+  const off_t r = ::lseek(static_cast<int>(fi->fh), off, whence);
+  if (r < 0) {
+    fuse_reply_err(req, errno);
+  } else {
+    fuse_reply_lseek(req, r);
+  }
+}
+
+}  // namespace
+
+void add_file_ops(fuse_lowlevel_ops& ops) {
+  ops.open = do_open;
+  ops.create = do_create;
+  ops.read = do_read;
+  ops.write_buf = do_write_buf;
+  ops.flush = do_flush;
+  ops.release = do_release;
+  ops.fsync = do_fsync;
+  ops.fallocate = do_fallocate;
+  ops.copy_file_range = do_copy_file_range;
+  ops.lseek = do_lseek;
+}
+
+}  // namespace mirrorfs::fs

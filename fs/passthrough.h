@@ -1,0 +1,66 @@
+// The FUSE low-level handlers of the mount (shared declarations). After
+// libfuse's passthrough_hp: every handler works on the backing file
+// through the inode's O_PATH fd (or the open fd of a file handle), and
+// passes the backing filesystem's errno back exactly, once.
+//
+// Handlers live in ops_entry.cc (names and attributes), ops_file.cc
+// (open files), ops_dir.cc (directory streams) and ops_xattr.cc; each
+// adds its handlers to the table with add_*_ops().
+#pragma once
+
+#include <fuse_lowlevel.h>
+#include <sys/stat.h>
+
+#include <cstdint>
+#include <string>
+
+#include "fs/inode_table.h"
+#include "fs/recorder.h"
+
+namespace mirrorfs::fs {
+
+struct FsContext {
+  FsContext(int root_fd, const struct stat& root_st) : inodes(root_fd, root_st) {}
+  InodeTable inodes;
+  Recorder* recorder = nullptr;  // set before the session starts
+  double entry_timeout = 1.0;    // seconds the kernel may cache a name
+  double attr_timeout = 1.0;     // ... and attributes
+  bool as_caller = false;  // create files as the calling user (when root)
+};
+
+inline FsContext& context(fuse_req_t req) {
+  return *static_cast<FsContext*>(fuse_req_userdata(req));
+}
+inline Inode& inode_of(fuse_req_t req, fuse_ino_t ino) {
+  return context(req).inodes.get(ino);
+}
+
+// "/proc/self/fd/N": reaches the file an O_PATH fd names, for the calls
+// that take no fd (chmod, truncate, open, xattrs).
+std::string proc_path(int fd);
+
+// Looks `name` up in `parent`, counts a kernel lookup of the result and
+// fills `e` for a reply. Returns 0 or an errno.
+int lookup_entry(FsContext& fs, Inode& parent, const char* name,
+                 fuse_entry_param* e);
+
+// While alive, this thread creates files as the caller of `req` (fsuid and
+// fsgid), when the mount runs as root for several users: new files belong
+// to whoever made them, and setgid directories work as on a local disk.
+class AsCaller {
+ public:
+  AsCaller(FsContext& fs, fuse_req_t req);
+  ~AsCaller();
+  AsCaller(const AsCaller&) = delete;
+  AsCaller& operator=(const AsCaller&) = delete;
+
+ private:
+  bool active_ = false;
+};
+
+void add_entry_ops(fuse_lowlevel_ops& ops);
+void add_file_ops(fuse_lowlevel_ops& ops);
+void add_dir_ops(fuse_lowlevel_ops& ops);
+void add_xattr_ops(fuse_lowlevel_ops& ops);
+
+}  // namespace mirrorfs::fs

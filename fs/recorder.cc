@@ -1,0 +1,198 @@
+#include "fs/recorder.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+
+#include "fs/log.h"
+
+namespace mirrorfs::fs {
+
+Result<std::unique_ptr<Recorder>> Recorder::start(
+    std::unique_ptr<db::Database> db, const Options& opt) {
+  MIRRORFS_ASSIGN_OR_RETURN(catalog, db::Catalog::open(*db));
+  MIRRORFS_ASSIGN_OR_RETURN(journal, db::Journal::open(*db));
+  std::unique_ptr<Recorder> r(new Recorder(std::move(db), std::move(catalog),
+                                           std::move(journal), opt));
+  r->thread_ = std::thread([p = r.get()] { p->run(); });
+  return r;
+}
+
+Recorder::Recorder(std::unique_ptr<db::Database> db,
+                   std::unique_ptr<db::Catalog> catalog,
+                   std::unique_ptr<db::Journal> journal, const Options& opt)
+    : opt_(opt),
+      db_(std::move(db)),
+      catalog_(std::move(catalog)),
+      journal_(std::move(journal)) {}
+
+Recorder::~Recorder() { stop(); }
+
+uint64_t Recorder::enqueue(Change c) {
+  queue_.push_back(std::move(c));
+  work_cv_.notify_one();
+  return ++queued_;
+}
+
+void Recorder::wait_for(uint64_t ticket) {
+  std::unique_lock lock(mu_);
+  done_cv_.wait(lock, [&] { return committed_ >= ticket || stopped_; });
+}
+
+void Recorder::record(Change c, bool wait) {
+  uint64_t ticket;
+  {
+    std::lock_guard lock(mu_);
+    ticket = enqueue(std::move(c));
+  }
+  if (wait) wait_for(ticket);
+}
+
+void Recorder::wrote(Inode& inode, uint64_t off, uint64_t len) {
+  std::lock_guard ilock(inode.mu);
+  inode.written.add(off, len);
+  if (inode.dirty_marked) return;
+  inode.dirty_marked = true;
+  Change c;
+  c.kind = db::JournalKind::kDirty;
+  c.ino = inode.ino;
+  std::lock_guard lock(mu_);
+  unsynced_.emplace(&inode, inode.shared_from_this());
+  enqueue(std::move(c));
+}
+
+void Recorder::sync(Inode& inode, bool wait) {
+  Change c;
+  c.kind = db::JournalKind::kExtent;
+  c.ino = inode.ino;
+  uint64_t ticket;
+  {
+    std::lock_guard ilock(inode.mu);
+    if (inode.written.empty() && !inode.dirty_marked) {
+      if (!wait) return;
+      // Nothing of ours to commit, but an earlier queued change of this
+      // file (or any) must be in before flush returns: wait for the tail.
+      std::lock_guard lock(mu_);
+      ticket = queued_;
+    } else {
+      c.extents = inode.written.take();
+      inode.dirty_marked = false;
+      // The attributes the extents leave behind, for the start-up scan's
+      // comparison. O_PATH fds can be fstat()ed.
+      c.has_stat = ::fstat(inode.fd, &c.st) == 0;
+      std::lock_guard lock(mu_);
+      unsynced_.erase(&inode);
+      ticket = enqueue(std::move(c));
+    }
+  }
+  if (wait) wait_for(ticket);
+}
+
+void Recorder::sync_open_files() {
+  std::vector<std::shared_ptr<Inode>> inodes;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [raw, inode] : unsynced_) inodes.push_back(inode);
+  }
+  for (auto& inode : inodes) sync(*inode, /*wait=*/false);
+}
+
+void Recorder::stop() {
+  if (!thread_.joinable()) return;
+  sync_open_files();
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  work_cv_.notify_one();
+  thread_.join();
+  {
+    std::lock_guard lock(mu_);
+    stopped_ = true;  // a change queued from now on is never committed
+  }
+  done_cv_.notify_all();
+}
+
+uint64_t Recorder::errors() const {
+  std::lock_guard lock(mu_);
+  return errors_;
+}
+
+void Recorder::run() {
+  auto next_sync = std::chrono::steady_clock::now() + opt_.commit_interval;
+  for (;;) {
+    std::vector<Change> changes;
+    uint64_t upto;
+    {
+      std::unique_lock lock(mu_);
+      work_cv_.wait_until(lock, next_sync,
+                          [&] { return !queue_.empty() || stopping_; });
+      if (queue_.empty()) {
+        if (stopping_) return;
+        if (std::chrono::steady_clock::now() >= next_sync) {
+          lock.unlock();
+          sync_open_files();
+          next_sync = std::chrono::steady_clock::now() + opt_.commit_interval;
+        }
+        continue;
+      }
+      changes.swap(queue_);
+      upto = queued_;
+    }
+    commit(changes);
+    {
+      std::lock_guard lock(mu_);
+      committed_ = upto;
+    }
+    done_cv_.notify_all();
+  }
+}
+
+// One transaction for all of `changes`; each change in its own savepoint,
+// so one that the catalog cannot place is skipped (and logged) without
+// undoing the others. A failed commit (disk full, a lock held too long)
+// is retried; in the end the changes are logged as lost to this run: the
+// next start-up scan finds them in the backing tree.
+void Recorder::commit(const std::vector<Change>& changes) {
+  Status last;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    uint64_t skipped = 0;
+    db::JournalBatch batch;
+    Result<db::Transaction> txn =
+        db::Transaction::begin(*db_, db::Transaction::Kind::kWrite);
+    if (!txn.is_ok()) {
+      last = txn.status();
+      continue;
+    }
+    ChangeApplier applier(*catalog_, batch);
+    for (const Change& c : changes) {
+      const size_t mark = batch.size();
+      Result<db::Transaction> step =
+          db::Transaction::begin(*db_, db::Transaction::Kind::kWrite);
+      Status st = step.is_ok() ? applier.apply(c) : step.status();
+      if (st.is_ok()) st = step->commit();
+      if (!st.is_ok()) {
+        batch.truncate(mark);
+        ++skipped;
+        log_error("cannot record " + c.name + " (kind " +
+                  std::to_string(static_cast<int>(c.kind)) +
+                  "): " + st.to_string() +
+                  "; the next start-up scan will mend it");
+      }
+    }
+    Result<uint64_t> seq = journal_->commit(batch);
+    last = seq.is_ok() ? txn->commit() : seq.status();
+    if (last.is_ok()) {
+      std::lock_guard lock(mu_);
+      errors_ += skipped;
+      return;
+    }
+  }
+  log_error("journal commit failed, " + std::to_string(changes.size()) +
+            " changes not recorded: " + last.to_string() +
+            "; the next start-up scan will find them");
+  std::lock_guard lock(mu_);
+  errors_ += changes.size();
+}
+
+}  // namespace mirrorfs::fs

@@ -1,0 +1,100 @@
+// The recorder: the mount's one writer of the state database. FUSE
+// threads hand it changes; its committer thread records them in the
+// catalog and the journal, many per transaction (group commit).
+//
+// - write() costs no database work: the range joins the inode's in-memory
+//   extent set; the first write of a burst queues one kDirty row, so a
+//   crash of the mount before close still leaves a trace.
+// - sync() (flush, fsync, release, and every commit_interval for files
+//   held open) queues the inode's extents with its attributes.
+// - Entry operations are queued as they complete, in that order; with
+//   wait=true the caller returns only once its change is committed, so
+//   whatever an application saw complete is in the journal before a
+//   replicator that starts afterwards reads it (DESIGN.md, "The write
+//   path", point 4).
+//
+// A change the catalog cannot place (the backing tree was changed behind
+// the mount while it runs) is logged and counted, never fatal: the next
+// start-up scan mends the catalog and journals what differs.
+//
+// Thread-safety: every method may be called from any thread. Lock order:
+// Inode::mu before the recorder's mutex.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "db/catalog.h"
+#include "db/journal.h"
+#include "db/sqlite.h"
+#include "fs/change.h"
+#include "fs/inode_table.h"
+
+namespace mirrorfs::fs {
+
+class Recorder {
+ public:
+  struct Options {
+    // Extents of files held open are committed at least this often.
+    std::chrono::milliseconds commit_interval{5000};
+  };
+
+  // Takes the connection the committer thread will use (its own: SQLite
+  // connections are per thread) and starts that thread.
+  static Result<std::unique_ptr<Recorder>> start(
+      std::unique_ptr<db::Database> db, const Options& opt);
+  // Commits everything still in memory and stops the thread.
+  ~Recorder();
+  Recorder(const Recorder&) = delete;
+  Recorder& operator=(const Recorder&) = delete;
+
+  // Queues a change; with wait, returns once it is committed.
+  void record(Change c, bool wait);
+  // [off, off + len) of `inode` was written.
+  void wrote(Inode& inode, uint64_t off, uint64_t len);
+  // Queues the extents written to `inode` since its last sync, with its
+  // attributes now; with wait, returns once they are committed.
+  void sync(Inode& inode, bool wait);
+  // Commits what every file holds in memory, then stops the thread.
+  // Idempotent; the destructor calls it.
+  void stop();
+
+  // Changes that could not be recorded (logged), and commits that failed.
+  uint64_t errors() const;
+
+ private:
+  Recorder(std::unique_ptr<db::Database> db,
+           std::unique_ptr<db::Catalog> catalog,
+           std::unique_ptr<db::Journal> journal, const Options& opt);
+  uint64_t enqueue(Change c);  // REQUIRES: mu_ held; returns the ticket
+  void wait_for(uint64_t ticket);
+  void run();
+  void sync_open_files();
+  void commit(const std::vector<Change>& changes);
+
+  const Options opt_;
+  std::unique_ptr<db::Database> db_;  // used by the committer thread only
+  std::unique_ptr<db::Catalog> catalog_;
+  std::unique_ptr<db::Journal> journal_;
+
+  mutable std::mutex mu_;
+  std::condition_variable work_cv_;  // queue_ gained work, or stopping_
+  std::condition_variable done_cv_;  // committed_ moved
+  std::vector<Change> queue_;        // guarded by mu_
+  uint64_t queued_ = 0;              // tickets handed out; guarded by mu_
+  uint64_t committed_ = 0;           // tickets committed; guarded by mu_
+  uint64_t errors_ = 0;              // guarded by mu_
+  bool stopping_ = false;            // guarded by mu_
+  bool stopped_ = false;             // the thread is gone; guarded by mu_
+  // Inodes holding written ranges not yet queued; guarded by mu_.
+  std::map<Inode*, std::shared_ptr<Inode>> unsynced_;
+  std::thread thread_;
+};
+
+}  // namespace mirrorfs::fs
