@@ -1,0 +1,188 @@
+// The mount's life: refusals, the journal rows each change produces,
+// restarts (clean, SIGTERM, SIGKILL) and what the start-up scan finds.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "tests/fs/mount_fixture.h"
+
+namespace mirrorfs::fs::testing {
+namespace {
+
+using db::JournalKind;
+
+// "kind path[>path2]" per row, extents as "14 @off+len".
+std::vector<std::string> describe(const std::vector<db::JournalRecord>& rows) {
+  std::vector<std::string> out;
+  for (const auto& r : rows) {
+    std::string s = std::to_string(static_cast<int>(r.kind)) + " ";
+    if (r.kind == JournalKind::kExtent) {
+      s += "@" + std::to_string(r.off) + "+" + std::to_string(r.len);
+    } else {
+      s += r.path;
+      if (!r.path2.empty()) s += ">" + r.path2;
+    }
+    out.push_back(s);
+  }
+  return out;
+}
+std::string k(JournalKind kind, const std::string& rest) {
+  return std::to_string(static_cast<int>(kind)) + " " + rest;
+}
+
+// Runs the mirrorfs executable and returns (exit status, stderr).
+std::pair<int, std::string> run_cli(const std::vector<std::string>& args) {
+  std::string cmd = MIRRORFS_BIN;
+  for (const auto& a : args) cmd += " '" + a + "'";
+  cmd += " 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[256];
+  while (p && std::fgets(buf, sizeof buf, p)) out += buf;
+  const int status = p ? ::pclose(p) : -1;
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+TEST_F(MountTest, RefusesImpossiblePathsWithOneLine) {
+  struct Case {
+    std::string backing, mnt, state, says;
+  };
+  const std::vector<Case> cases = {
+      {root_ + "/missing", mnt_, state_, "BACKING"},
+      {backing_, backing_ + "/inner", state_, "inside BACKING"},
+      {backing_, mnt_, mnt_ + "/state", "inside MOUNTPOINT"},
+      {backing_, mnt_, backing_ + "/state", "inside BACKING"},
+  };
+  ::mkdir((backing_ + "/inner").c_str(), 0755);
+  for (const Case& c : cases) {
+    auto [code, err] = run_cli({"mount", c.backing, c.mnt, "--state", c.state});
+    EXPECT_EQ(code, 1) << err;
+    EXPECT_NE(err.find(c.says), std::string::npos) << err;
+    EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+  }
+  ::rmdir((backing_ + "/inner").c_str());
+}
+
+TEST_F(MountTest, EachChangeIsJournaledBeforeItReturns) {
+  mount();
+  uint64_t seq = last_seq();
+  auto expect_rows = [&](const std::vector<std::string>& want) {
+    const auto rows = journal_after(seq);
+    EXPECT_EQ(describe(rows), want);
+    if (!rows.empty()) seq = rows.back().seq;
+  };
+  {
+    const int fd = ::open(m("f").c_str(), O_CREAT | O_WRONLY, 0644);
+    ASSERT_GE(fd, 0);
+    expect_rows({k(JournalKind::kCreate, "f")});
+    ASSERT_EQ(::pwrite(fd, "hello", 5, 0), 5);
+    ASSERT_EQ(::pwrite(fd, "world", 5, 100), 5);
+    ASSERT_EQ(::pwrite(fd, "!", 1, 5), 1);
+    ASSERT_EQ(::close(fd), 0);
+    // The dirty mark at the first write, the merged extents at close.
+    expect_rows({k(JournalKind::kDirty, "f"), k(JournalKind::kExtent, "@0+6"),
+                 k(JournalKind::kExtent, "@100+5")});
+  }
+  ASSERT_EQ(::mkdir(m("d").c_str(), 0755), 0);
+  expect_rows({k(JournalKind::kMkdir, "d")});
+  ASSERT_EQ(::rename(m("f").c_str(), m("d/g").c_str()), 0);
+  expect_rows({k(JournalKind::kRename, "f>d/g")});
+  ASSERT_EQ(::symlink("d/g", m("s").c_str()), 0);
+  expect_rows({k(JournalKind::kSymlink, "s>d/g")});
+  ASSERT_EQ(::link(m("d/g").c_str(), m("h").c_str()), 0);
+  expect_rows({k(JournalKind::kLink, "d/g>h")});
+  ASSERT_EQ(::chmod(m("h").c_str(), 0600), 0);
+  // A file with two names is journaled under one of them: the smallest
+  // (parent id, name), here the root's "h".
+  expect_rows({k(JournalKind::kSetattr, "h")});
+  ASSERT_EQ(::truncate(m("h").c_str(), 3), 0);
+  expect_rows({k(JournalKind::kTruncate, "h")});
+  ASSERT_EQ(::setxattr(m("h").c_str(), "user.k", "v", 1, 0), 0);
+  expect_rows({k(JournalKind::kSetxattr, "h>user.k")});
+  ASSERT_EQ(::removexattr(m("h").c_str(), "user.k"), 0);
+  expect_rows({k(JournalKind::kRemovexattr, "h>user.k")});
+  ASSERT_EQ(::unlink(m("d/g").c_str()), 0);
+  expect_rows({k(JournalKind::kUnlink, "d/g")});
+  ASSERT_EQ(::mknod(m("p").c_str(), S_IFIFO | 0644, 0), 0);
+  expect_rows({k(JournalKind::kMknod, "p")});
+  ASSERT_EQ(::rmdir(m("d").c_str()), 0);
+  expect_rows({k(JournalKind::kRmdir, "d")});
+  EXPECT_EQ(unmount(), 0);
+}
+
+TEST_F(MountTest, CleanRestartFindsNothingToJournal) {
+  mount();
+  std::ofstream(m("a")) << "some data";
+  ASSERT_EQ(::mkdir(m("d").c_str(), 0700), 0);
+  std::ofstream(m("d/b")) << "more";
+  ASSERT_EQ(::symlink("a", m("d/s").c_str()), 0);
+  ASSERT_EQ(::chmod(m("a").c_str(), 0640), 0);
+  EXPECT_EQ(unmount(), 0);
+  const uint64_t seq = last_seq();
+  mount();
+  EXPECT_EQ(describe(journal_after(seq)), std::vector<std::string>{});
+  EXPECT_EQ(unmount(), 0);
+}
+
+TEST_F(MountTest, ChangesWhileUnmountedAreFoundAtStart) {
+  mount();
+  std::ofstream(m("a")) << "v1";
+  EXPECT_EQ(unmount(), 0);
+  const uint64_t seq = last_seq();
+  std::ofstream(b("a")) << "version 2";
+  std::ofstream(b("new")) << "n";
+  mount();
+  EXPECT_EQ(describe(journal_after(seq)),
+            (std::vector<std::string>{k(JournalKind::kDirty, "a"),
+                                      k(JournalKind::kCreate, "new"),
+                                      k(JournalKind::kDirty, "new")}));
+  EXPECT_EQ(unmount(), 0);
+}
+
+// SIGTERM commits the extents of a file still held open, then unmounts.
+TEST_F(MountTest, SigtermCommitsAndUnmounts) {
+  mount();
+  const int fd = ::open(m("open").c_str(), O_CREAT | O_WRONLY, 0644);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::pwrite(fd, "abc", 3, 10), 3);
+  const uint64_t seq = last_seq();
+  ::kill(daemon_pid(), SIGTERM);
+  const int status = unmount();  // waits for the exit
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  ::close(fd);  // ENOTCONN is fine: the mount is gone
+  const auto rows = describe(journal_after(seq));
+  EXPECT_NE(std::find(rows.begin(), rows.end(), k(JournalKind::kExtent, "@10+3")),
+            rows.end());
+}
+
+// SIGKILL loses no committed row; what was in flight (written, not yet
+// closed) is found by the next start-up scan.
+TEST_F(MountTest, SigkillLosesNothingTheScanCannotFind) {
+  mount();
+  std::ofstream(m("done")) << "closed";
+  const uint64_t committed = last_seq();
+  const int fd = ::open(m("done").c_str(), O_WRONLY);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::pwrite(fd, "CHANGED", 7, 0), 7);
+  kill_daemon();
+  ::close(fd);
+  const auto before = journal_after(0);
+  ASSERT_GE(before.size(), 3u);
+  EXPECT_GE(before.back().seq, committed);
+  mount();
+  const auto rows = describe(journal_after(before.back().seq));
+  EXPECT_EQ(rows, std::vector<std::string>{k(JournalKind::kDirty, "done")});
+  EXPECT_EQ(unmount(), 0);
+}
+
+}  // namespace
+}  // namespace mirrorfs::fs::testing
