@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The full test job, as CI runs it (.ci/run): installs the dependencies
 # (as root, on Debian 12), then
-#   1. build/       default build; ctest (unit, interop with rdiff, replays)
-#   2. build-asan/  -DMIRRORFS_SANITIZE=ON; ctest under ASan + UBSan
+#   1. build/       default build; ctest (unit, interop with rdiff, replays,
+#                   black-box tests on real FUSE mounts)
+#   2. build-asan/  -DMIRRORFS_SANITIZE=ON; ctest under ASan + UBSan (the
+#                   mount tests then run an ASan-built daemon too)
 #   3. build-fuzz/  clang-14 with -DMIRRORFS_FUZZ=ON; every fuzz_* target
 #                   for FUZZ_SECONDS on a scratch copy of its seed corpus
 # Every stage runs even if an earlier one failed; the summary at the end
@@ -18,7 +20,7 @@ JOBS=${JOBS:-2}
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 PACKAGES=(cmake ninja-build g++ pkg-config libb2-dev nettle-dev libsqlite3-dev libgtest-dev
           libgmock-dev libbenchmark-dev rdiff clang-14 libclang-rt-14-dev
-          time python3 xfsprogs)
+          time python3 xfsprogs libfuse3-dev fuse3)
 
 say() { printf '\n=== %s\n' "$*"; }
 
