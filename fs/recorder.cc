@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <cstdlib>
 
 #include "fs/log.h"
 
@@ -28,22 +29,51 @@ Recorder::Recorder(std::unique_ptr<db::Database> db,
 
 Recorder::~Recorder() { stop(); }
 
-uint64_t Recorder::enqueue(Change c) {
+uint64_t Recorder::enqueue(Change c, bool wait) {
   queue_.push_back(std::move(c));
-  work_cv_.notify_one();
+  // A waiter commits its own change (wait_for); the background thread is
+  // woken only for changes nobody waits for.
+  if (!wait) work_cv_.notify_one();
   return ++queued_;
 }
 
+// Leader/follower group commit (as in LevelDB's write path): a waiter
+// whose change is not committed yet either commits everything queued
+// itself, if no commit is running, or waits for the running one and
+// checks again. No thread handoff on the way: on this kind of VM a
+// wake-up costs more than the commit.
 void Recorder::wait_for(uint64_t ticket) {
   std::unique_lock lock(mu_);
-  done_cv_.wait(lock, [&] { return committed_ >= ticket || stopped_; });
+  while (committed_ < ticket && !stopped_) {
+    if (committing_) {
+      done_cv_.wait(lock);
+    } else {
+      lead(lock);
+    }
+  }
+}
+
+// REQUIRES: lock holds mu_ and no commit is running. Commits the whole
+// queue with mu_ released; other threads queue meanwhile.
+void Recorder::lead(std::unique_lock<std::mutex>& lock) {
+  committing_ = true;
+  std::vector<Change> changes;
+  changes.swap(queue_);
+  const uint64_t upto = queued_;
+  lock.unlock();
+  if (!changes.empty()) commit(changes);
+  lock.lock();
+  committed_ = upto;
+  committing_ = false;
+  done_cv_.notify_all();
+  if (!queue_.empty()) work_cv_.notify_one();  // queued meanwhile
 }
 
 void Recorder::record(Change c, bool wait) {
   uint64_t ticket;
   {
     std::lock_guard lock(mu_);
-    ticket = enqueue(std::move(c));
+    ticket = enqueue(std::move(c), wait);
   }
   if (wait) wait_for(ticket);
 }
@@ -58,7 +88,7 @@ void Recorder::wrote(Inode& inode, uint64_t off, uint64_t len) {
   c.ino = inode.ino;
   std::lock_guard lock(mu_);
   unsynced_.emplace(&inode, inode.shared_from_this());
-  enqueue(std::move(c));
+  enqueue(std::move(c), /*wait=*/false);
 }
 
 void Recorder::sync(Inode& inode, bool wait) {
@@ -82,7 +112,7 @@ void Recorder::sync(Inode& inode, bool wait) {
       c.has_stat = ::fstat(inode.fd, &c.st) == 0;
       std::lock_guard lock(mu_);
       unsynced_.erase(&inode);
-      ticket = enqueue(std::move(c));
+      ticket = enqueue(std::move(c), wait);
     }
   }
   if (wait) wait_for(ticket);
@@ -118,33 +148,30 @@ uint64_t Recorder::errors() const {
   return errors_;
 }
 
+// The background committer: commits what nobody waits for (dirty marks,
+// releases) and, every commit_interval, the extents of files held open.
 void Recorder::run() {
   auto next_sync = std::chrono::steady_clock::now() + opt_.commit_interval;
+  std::unique_lock lock(mu_);
   for (;;) {
-    std::vector<Change> changes;
-    uint64_t upto;
-    {
-      std::unique_lock lock(mu_);
-      work_cv_.wait_until(lock, next_sync,
-                          [&] { return !queue_.empty() || stopping_; });
-      if (queue_.empty()) {
-        if (stopping_) return;
-        if (std::chrono::steady_clock::now() >= next_sync) {
-          lock.unlock();
-          sync_open_files();
-          next_sync = std::chrono::steady_clock::now() + opt_.commit_interval;
-        }
-        continue;
-      }
-      changes.swap(queue_);
-      upto = queued_;
+    work_cv_.wait_until(lock, next_sync, [&] {
+      return (!queue_.empty() && !committing_) || stopping_;
+    });
+    if (!queue_.empty() && !committing_) {
+      lead(lock);
+      continue;
     }
-    commit(changes);
-    {
-      std::lock_guard lock(mu_);
-      committed_ = upto;
+    if (stopping_) {
+      if (queue_.empty() && !committing_) return;
+      done_cv_.wait(lock);  // a leader is finishing; then drain
+      continue;
     }
-    done_cv_.notify_all();
+    if (std::chrono::steady_clock::now() >= next_sync) {
+      lock.unlock();
+      sync_open_files();
+      lock.lock();
+      next_sync = std::chrono::steady_clock::now() + opt_.commit_interval;
+    }
   }
 }
 

@@ -1,6 +1,9 @@
 // The recorder: the mount's one writer of the state database. FUSE
-// threads hand it changes; its committer thread records them in the
-// catalog and the journal, many per transaction (group commit).
+// threads hand it changes, which are recorded in the catalog and the
+// journal many per transaction (group commit): by a thread that waits for
+// its change (it leads a commit of everything queued, or waits for the
+// running one), or by the background thread for changes nobody waits for.
+// One connection, used by one thread at a time (the leader).
 //
 // - write() costs no database work: the range joins the inode's in-memory
 //   extent set; the first write of a burst queues one kDirty row, so a
@@ -72,14 +75,16 @@ class Recorder {
   Recorder(std::unique_ptr<db::Database> db,
            std::unique_ptr<db::Catalog> catalog,
            std::unique_ptr<db::Journal> journal, const Options& opt);
-  uint64_t enqueue(Change c);  // REQUIRES: mu_ held; returns the ticket
+  // REQUIRES: mu_ held. Returns the change's ticket.
+  uint64_t enqueue(Change c, bool wait);
   void wait_for(uint64_t ticket);
+  void lead(std::unique_lock<std::mutex>& lock);
   void run();
   void sync_open_files();
   void commit(const std::vector<Change>& changes);
 
   const Options opt_;
-  std::unique_ptr<db::Database> db_;  // used by the committer thread only
+  std::unique_ptr<db::Database> db_;  // used by the leader only
   std::unique_ptr<db::Catalog> catalog_;
   std::unique_ptr<db::Journal> journal_;
 
@@ -89,6 +94,7 @@ class Recorder {
   std::vector<Change> queue_;        // guarded by mu_
   uint64_t queued_ = 0;              // tickets handed out; guarded by mu_
   uint64_t committed_ = 0;           // tickets committed; guarded by mu_
+  bool committing_ = false;  // a thread is committing; guarded by mu_
   uint64_t errors_ = 0;              // guarded by mu_
   bool stopping_ = false;            // guarded by mu_
   bool stopped_ = false;             // the thread is gone; guarded by mu_
