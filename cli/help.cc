@@ -132,6 +132,8 @@ Options:
                    (for other users: needs user_allow_other in
                    /etc/fuse.conf unless root). default_permissions is
                    always on: the kernel checks access from the mode bits.
+  --no-journal     for benchmarks only: record nothing (changes made
+                   then are never replicated)
   -h, --help       show this help
 
 Unmount with 'fusermount3 -u MOUNTPOINT' or 'umount MOUNTPOINT', or send

@@ -17,6 +17,7 @@ const struct option kOptions[] = {
     {"state", required_argument, nullptr, 's'},
     {"foreground", no_argument, nullptr, 'f'},
     {"help", no_argument, nullptr, 'h'},
+    {"no-journal", no_argument, nullptr, 'J'},
     {nullptr, 0, nullptr, 0},
 };
 
@@ -35,6 +36,9 @@ int run_mount_command(int argc, char** argv) {
         break;
       case 'f':
         opt.foreground = true;
+        break;
+      case 'J':
+        opt.journal = false;
         break;
       case 'o':
         opt.fuse_options.emplace_back(optarg);

@@ -191,13 +191,17 @@ Status run_mount(MountOptions opt) {
   Result<std::unique_ptr<db::Database>> db = db::open_state_db(db_path);
   Result<std::unique_ptr<Recorder>> recorder =
       db.is_ok() ? Recorder::start(std::move(*db),
-                                   Recorder::Options{opt.commit_interval})
+                                   Recorder::Options{opt.commit_interval,
+                                                     opt.journal})
                  : Result<std::unique_ptr<Recorder>>(db.status());
   if (!recorder.is_ok()) {
     result = recorder.status();
   } else {
     fs->recorder = recorder->get();
     log_info("mounted " + opt.backing + " on " + opt.mountpoint);
+    if (!opt.journal) {
+      log_info("--no-journal: changes are NOT recorded (benchmarks only)");
+    }
     fuse_loop_config* cfg = fuse_loop_cfg_create();
     fuse_loop_cfg_set_idle_threads(cfg, 10);
     fuse_loop_cfg_set_clone_fd(cfg, 0);

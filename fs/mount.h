@@ -20,6 +20,7 @@ struct MountOptions {
   double entry_timeout = 1.0;  // seconds the kernel caches names
   double attr_timeout = 1.0;   // ... and attributes
   std::chrono::milliseconds commit_interval{5000};  // files held open
+  bool journal = true;  // --no-journal (benchmarks only): record nothing
 };
 
 // Refuses what cannot work, each with a one-line reason: a BACKING that is

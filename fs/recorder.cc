@@ -15,7 +15,7 @@ Result<std::unique_ptr<Recorder>> Recorder::start(
   MIRRORFS_ASSIGN_OR_RETURN(journal, db::Journal::open(*db));
   std::unique_ptr<Recorder> r(new Recorder(std::move(db), std::move(catalog),
                                            std::move(journal), opt));
-  r->thread_ = std::thread([p = r.get()] { p->run(); });
+  if (opt.journal) r->thread_ = std::thread([p = r.get()] { p->run(); });
   return r;
 }
 
@@ -70,6 +70,7 @@ void Recorder::lead(std::unique_lock<std::mutex>& lock) {
 }
 
 void Recorder::record(Change c, bool wait) {
+  if (!opt_.journal) return;
   uint64_t ticket;
   {
     std::lock_guard lock(mu_);
@@ -79,6 +80,7 @@ void Recorder::record(Change c, bool wait) {
 }
 
 void Recorder::wrote(Inode& inode, uint64_t off, uint64_t len) {
+  if (!opt_.journal) return;
   std::lock_guard ilock(inode.mu);
   inode.written.add(off, len);
   if (inode.dirty_marked) return;
@@ -92,6 +94,7 @@ void Recorder::wrote(Inode& inode, uint64_t off, uint64_t len) {
 }
 
 void Recorder::sync(Inode& inode, bool wait) {
+  if (!opt_.journal) return;
   Change c;
   c.kind = db::JournalKind::kExtent;
   c.ino = inode.ino;

@@ -46,6 +46,9 @@ class Recorder {
   struct Options {
     // Extents of files held open are committed at least this often.
     std::chrono::milliseconds commit_interval{5000};
+    // false: record nothing (benchmarks measure the journal's cost with
+    // it). Changes are then NOT replicated.
+    bool journal = true;
   };
 
   // Takes the connection the committer thread will use (its own: SQLite
