@@ -1,6 +1,7 @@
 #include "tests/fs/mount_fixture.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/mount.h>
@@ -107,6 +108,11 @@ void MountTest::mount(const std::vector<std::string>& extra) {
     const std::string log = state_ + "/test.log";
     const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd >= 0) ::dup2(fd, 2);
+    if (daemon_uid_ >= 0 &&
+        (::setgroups(0, nullptr) != 0 || ::setresgid(daemon_gid_, daemon_gid_, daemon_gid_) != 0 ||
+         ::setresuid(daemon_uid_, daemon_uid_, daemon_uid_) != 0)) {
+      ::_exit(126);
+    }
     std::vector<std::string> args = {"mirrorfs", "mount", backing_, mnt_,
                                       "--state", state_, "-f"};
     args.insert(args.end(), extra.begin(), extra.end());
@@ -160,6 +166,20 @@ void MountTest::kill_daemon() {
   pid_ = -1;
   ::umount2(mnt_.c_str(), MNT_DETACH);
   mounted_ = false;
+}
+
+void MountTest::run_daemon_as(uid_t uid, gid_t gid) {
+  ASSERT_EQ(::chmod(root_.c_str(), 0755), 0);
+  for (const auto& d : {backing_, mnt_, state_}) {
+    ASSERT_EQ(::chown(d.c_str(), uid, gid), 0) << d;
+  }
+  const std::string log = state_ + "/test.log";
+  const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::fchown(fd, uid, gid), 0);
+  ::close(fd);
+  daemon_uid_ = static_cast<int>(uid);
+  daemon_gid_ = static_cast<int>(gid);
 }
 
 std::vector<db::JournalRecord> MountTest::journal_after(uint64_t after) {

@@ -37,6 +37,9 @@ class MountTest : public ::testing::Test {
   // Starts the daemon on backing_/mnt_/state_ and waits for the mount.
   // Extra `mirrorfs mount` arguments may be given (e.g. {"-o", "..."}).
   void mount(const std::vector<std::string>& extra = {});
+  // The next mount() runs the daemon as this user (an ordinary user's
+  // mount, through fusermount3), after handing the directories to it.
+  void run_daemon_as(uid_t uid, gid_t gid);
   // Unmounts (umount2) and waits for the daemon to exit; returns its exit
   // status (as from waitpid), or -1 if it had to be killed.
   int unmount();
@@ -66,6 +69,8 @@ class MountTest : public ::testing::Test {
 
   pid_t pid_ = -1;
   bool mounted_ = false;
+  int daemon_uid_ = -1;
+  int daemon_gid_ = -1;
   std::thread watchdog_;
   std::mutex mu_;
   std::condition_variable cv_;

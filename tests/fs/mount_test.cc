@@ -184,5 +184,50 @@ TEST_F(MountTest, SigkillLosesNothingTheScanCannotFind) {
   EXPECT_EQ(unmount(), 0);
 }
 
+// An ordinary user mounts (libfuse goes through the setuid fusermount3);
+// files are theirs, the journal works, fusermount3 -u unmounts.
+TEST_F(MountTest, AnOrdinaryUserCanMount) {
+  constexpr uid_t kUser = 1000;
+  // Debian's udev rule makes /dev/fuse 0666, which an ordinary user's
+  // mount needs; some VMs leave it 0600. Restore what we found.
+  struct stat dev;
+  ASSERT_EQ(::stat("/dev/fuse", &dev), 0);
+  if ((dev.st_mode & 0666) != 0666) {
+    std::fprintf(stderr, "note: chmod 0666 /dev/fuse for this test "
+                         "(Debian's default), restored after\n");
+    ASSERT_EQ(::chmod("/dev/fuse", 0666), 0);
+  }
+  struct Restore {
+    mode_t mode;
+    ~Restore() { ::chmod("/dev/fuse", mode & 07777); }
+  } restore{dev.st_mode};
+  run_daemon_as(kUser, kUser);
+  ASSERT_NO_FATAL_FAILURE(mount());
+  const uint64_t seq = last_seq();
+  // Root writes through it (the owner's mount lets root in only with
+  // allow_other; as root, check from a child running as the user).
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    if (::setresgid(kUser, kUser, kUser) || ::setresuid(kUser, kUser, kUser)) {
+      ::_exit(2);
+    }
+    std::ofstream(m("mine")) << "data";
+    ::_exit(::mkdir(m("dir").c_str(), 0755) == 0 ? 0 : 3);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  struct stat st;
+  ASSERT_EQ(::stat(b("mine").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, kUser);
+  EXPECT_EQ(describe(journal_after(seq)),
+            (std::vector<std::string>{k(JournalKind::kCreate, "mine"),
+                                      k(JournalKind::kDirty, "mine"),
+                                      k(JournalKind::kExtent, "@0+4"),
+                                      k(JournalKind::kMkdir, "dir")}));
+  EXPECT_EQ(unmount(), 0);
+}
+
 }  // namespace
 }  // namespace mirrorfs::fs::testing
