@@ -244,6 +244,52 @@ TEST_F(TrapsTest, SupplementaryGroupsCount) {
   EXPECT_EQ(rows, (Rows{"create team/file", "mkdir team/dir"}));
 }
 
+// What another user may and may not do to a file, as natively: times
+// set to now with write access, explicit times only as owner; and a
+// write, truncate or chown by a non-root user clears setuid and setgid.
+TEST_F(TrapsTest, OtherUsersAttributeChanges) {
+  auto as_1000 = [](const TreeOp& op) {
+    return [op](const std::string& r) -> long {
+      const Outcome o = as_user(1000, 1000, {1000}, [&] { return op(r); });
+      errno = o.err;
+      return o.ret;
+    };
+  };
+  auto setup = [](const std::string& r) -> long {
+    for (const char* f : {"w", "t", "c"}) {
+      if (make_file(P(r, f), "data") < 0) return -1;
+      if (::chmod(P(r, f).c_str(), 06777) < 0) return -1;
+    }
+    return ::chown(P(r, "c").c_str(), 1000, 1000) < 0 ||
+                   ::chmod(P(r, "c").c_str(), 06777) < 0
+               ? -1
+               : 0;
+  };
+  const auto rows = compare(setup, as_1000([](auto& r) {
+    const int fd = ::open(P(r, "w").c_str(), O_WRONLY);
+    const long k = ::write(fd, "x", 1);
+    ::close(fd);
+    return k;
+  }), {"w"});
+  // The kernel clears the bits with a setattr: the mirror learns it.
+  EXPECT_EQ(rows, (Rows{"setattr w", "dirty w", "extent @0+1"}));
+  EXPECT_EQ(seen(m("w")).st.st_mode & 07777, 0777u);
+  compare(nullptr, as_1000([](auto& r) { return ::truncate(P(r, "t").c_str(), 1); }),
+          {"t"});
+  EXPECT_EQ(seen(m("t")).st.st_mode & 07777, 0777u);
+  compare(nullptr, as_1000([](auto& r) { return ::chown(P(r, "c").c_str(), -1, 1000); }),
+          {"c"});
+  compare(nullptr,
+          as_1000([](auto& r) { return ::utimensat(AT_FDCWD, P(r, "w").c_str(), nullptr, 0); }),
+          {"w"});
+  const timespec set[2] = {{1, 0}, {2, 0}};
+  compare(nullptr,
+          as_1000([&](auto& r) { return ::utimensat(AT_FDCWD, P(r, "w").c_str(), set, 0); }),
+          {"w"});  // EPERM: not the owner
+  compare(nullptr, as_1000([](auto& r) { return ::chown(P(r, "c").c_str(), 0, -1); }),
+          {"c"});  // EPERM: giving away
+}
+
 // Sticky directory: another user's file may not be removed or renamed.
 TEST_F(TrapsTest, StickyDirectoryProtectsOthersFiles) {
   auto setup = [](const std::string& r) -> long {
