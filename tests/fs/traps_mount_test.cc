@@ -95,6 +95,25 @@ TEST_F(TrapsTest, ODirectAlignedWriteAndRead) {
   EXPECT_EQ(rows, (Rows{"create f", "dirty f", "extent @4096+65536"}));
 }
 
+// KNOWN DIFFERENCE, not fixed (disabled; run with
+// --gtest_also_run_disabled_tests to see it fail): natively an unaligned
+// O_DIRECT write is refused (EINVAL); FUSE has no alignment rule and the
+// backing file is opened without O_DIRECT (FUSE hands the daemon
+// unaligned buffers), so the mount accepts it.
+TEST_F(TrapsTest, DISABLED_ODirectUnalignedWriteIsRefused) {
+  void* mem = nullptr;
+  ASSERT_EQ(::posix_memalign(&mem, 4096, 8192), 0);
+  std::unique_ptr<char, decltype(&::free)> buf(static_cast<char*>(mem), ::free);
+  compare(nullptr, [&](auto& r) {
+    const int fd = ::open(P(r, "f").c_str(), O_CREAT | O_RDWR | O_DIRECT, 0644);
+    const long k = ::pwrite(fd, buf.get() + 1, 100, 3);
+    const int err = errno;
+    ::close(fd);
+    errno = err;
+    return k;
+  }, {"f"});
+}
+
 // (c) Unlinking an open file leaves no .fuse_hidden* behind: the file
 // stays usable through its descriptor, and its directory can go.
 TEST_F(TrapsTest, UnlinkedOpenFileLeavesNoHiddenFile) {
