@@ -81,9 +81,9 @@ inline std::string stat_diff(const Seen& a, const Seen& b) {
 // Journal rows as "kind path[>path2]", extents as "extent @off+len".
 inline std::string kind_name(db::JournalKind k) {
   static const char* const names[] = {
-      "?",      "create", "mkdir",   "mknod",    "symlink",
-      "link",   "unlink", "rmdir",   "rename",   "setattr",
-      "truncate", "setxattr", "removexattr", "dirty", "extent"};
+      "?",        "create",   "mkdir",       "mknod",  "symlink",
+      "link",     "unlink",   "rmdir",       "rename", "setattr",
+      "truncate", "setxattr", "removexattr", "dirty",  "extent"};
   const auto i = static_cast<size_t>(k);
   return i < std::size(names) ? names[i] : std::to_string(i);
 }
@@ -161,7 +161,8 @@ class CompareTest : public MountTest {
       if (setup) {
         EXPECT_GE(setup(root), 0) << "setup: " << std::strerror(errno);
       }
-      for (const auto& w : watch) side[i].before.push_back(seen(root + "/" + w));
+      for (const auto& w : watch)
+        side[i].before.push_back(seen(root + "/" + w));
       tick();
       const uint64_t seq = i == 1 ? last_seq() : 0;
       side[i].out = run_op([&] { return op(root); });

@@ -39,7 +39,9 @@ long make_tree(const std::string& r) {
 const std::vector<std::string> kTree = {"f", "d", "d/in", "s", "p", "h1", "h2"};
 
 TEST_F(OpsTest, StatOfEveryKindMatches) {
-  EXPECT_EQ(compare(make_tree, [](auto&) { return 0; }, kTree), Rows{});
+  EXPECT_EQ(compare(
+                make_tree, [](auto&) { return 0; }, kTree),
+            Rows{});
   // stat follows the symlink, lstat (in compare) does not.
   struct stat a, b;
   ASSERT_EQ(::stat(n("s").c_str(), &a), 0);
@@ -49,63 +51,75 @@ TEST_F(OpsTest, StatOfEveryKindMatches) {
   struct stat st;
   compare(nullptr, [&](auto& r) { return ::lstat(P(r, "nope").c_str(), &st); },
           {});
-  compare(nullptr, [&](auto& r) { return ::stat(P(r, "f/x").c_str(), &st); }, {});
+  compare(nullptr, [&](auto& r) { return ::stat(P(r, "f/x").c_str(), &st); },
+          {});
   compare(nullptr, [&](auto& r) { return ::stat(P(r, "nope/x").c_str(), &st); },
           {});
 }
 
 TEST_F(OpsTest, ChmodMovesCtimeAndIsJournaled) {
-  EXPECT_EQ(compare(make_tree,
-                    [](auto& r) { return ::chmod(P(r, "f").c_str(), 04711); },
-                    kTree),
-            Rows{"setattr f"});
-  EXPECT_EQ(compare(nullptr,
-                    [](auto& r) { return ::chmod(P(r, "d").c_str(), 02700); },
-                    kTree),
-            Rows{"setattr d"});
-  EXPECT_EQ(compare(nullptr,
-                    [](auto& r) { return ::chmod(P(r, "nope").c_str(), 0); },
-                    kTree),
-            Rows{});
+  EXPECT_EQ(
+      compare(
+          make_tree, [](auto& r) { return ::chmod(P(r, "f").c_str(), 04711); },
+          kTree),
+      Rows{"setattr f"});
+  EXPECT_EQ(
+      compare(
+          nullptr, [](auto& r) { return ::chmod(P(r, "d").c_str(), 02700); },
+          kTree),
+      Rows{"setattr d"});
+  EXPECT_EQ(
+      compare(
+          nullptr, [](auto& r) { return ::chmod(P(r, "nope").c_str(), 0); },
+          kTree),
+      Rows{});
 }
 
 TEST_F(OpsTest, ChownAndLchown) {
-  EXPECT_EQ(compare(make_tree,
-                    [](auto& r) { return ::chown(P(r, "f").c_str(), 1000, 1234); },
-                    kTree),
+  EXPECT_EQ(compare(
+                make_tree,
+                [](auto& r) { return ::chown(P(r, "f").c_str(), 1000, 1234); },
+                kTree),
             Rows{"setattr f"});
-  EXPECT_EQ(compare(nullptr,
-                    [](auto& r) { return ::lchown(P(r, "s").c_str(), 1000, -1); },
-                    kTree),
-            Rows{"setattr s"});
+  EXPECT_EQ(
+      compare(
+          nullptr,
+          [](auto& r) { return ::lchown(P(r, "s").c_str(), 1000, -1); }, kTree),
+      Rows{"setattr s"});
   // chown clears setuid and setgid, for root too.
-  compare(nullptr, [](auto& r) { return ::chmod(P(r, "f").c_str(), 06755); }, {});
+  compare(nullptr, [](auto& r) { return ::chmod(P(r, "f").c_str(), 06755); },
+          {});
   compare(nullptr, [](auto& r) { return ::chown(P(r, "f").c_str(), 0, 0); },
           {"f"});
 }
 
 TEST_F(OpsTest, TruncateShrinksAndGrows) {
-  EXPECT_EQ(compare(make_tree,
-                    [](auto& r) { return ::truncate(P(r, "f").c_str(), 2); },
-                    kTree),
-            Rows{"truncate f"});
-  EXPECT_EQ(compare(nullptr,
-                    [](auto& r) { return ::truncate(P(r, "h2").c_str(), 9000); },
-                    kTree),
-            Rows{"truncate h1"});
+  EXPECT_EQ(
+      compare(
+          make_tree, [](auto& r) { return ::truncate(P(r, "f").c_str(), 2); },
+          kTree),
+      Rows{"truncate f"});
+  EXPECT_EQ(
+      compare(
+          nullptr, [](auto& r) { return ::truncate(P(r, "h2").c_str(), 9000); },
+          kTree),
+      Rows{"truncate h1"});
   EXPECT_EQ(read_all(n("f")), read_all(m("f")));
   EXPECT_EQ(read_all(n("h1")), read_all(m("h1")));
-  compare(nullptr, [](auto& r) { return ::truncate(P(r, "d").c_str(), 0); }, {"d"});
-  compare(nullptr, [](auto& r) { return ::truncate(P(r, "f").c_str(), -1); }, {"f"});
+  compare(nullptr, [](auto& r) { return ::truncate(P(r, "d").c_str(), 0); },
+          {"d"});
+  compare(nullptr, [](auto& r) { return ::truncate(P(r, "f").c_str(), -1); },
+          {"f"});
 }
 
 TEST_F(OpsTest, UtimensatSetsNowAndOmits) {
   const timespec set[2] = {{1000000000, 123456789}, {1200000000, 987654321}};
-  EXPECT_EQ(compare(make_tree,
-                    [&](auto& r) {
-                      return ::utimensat(AT_FDCWD, P(r, "f").c_str(), set, 0);
-                    },
-                    kTree),
+  EXPECT_EQ(compare(
+                make_tree,
+                [&](auto& r) {
+                  return ::utimensat(AT_FDCWD, P(r, "f").c_str(), set, 0);
+                },
+                kTree),
             Rows{"setattr f"});
   struct stat a, b;
   ASSERT_EQ(::stat(m("f").c_str(), &b), 0);
@@ -115,7 +129,9 @@ TEST_F(OpsTest, UtimensatSetsNowAndOmits) {
   // atime now, mtime kept.
   const timespec now_omit[2] = {{0, UTIME_NOW}, {0, UTIME_OMIT}};
   compare(nullptr,
-          [&](auto& r) { return ::utimensat(AT_FDCWD, P(r, "f").c_str(), now_omit, 0); },
+          [&](auto& r) {
+            return ::utimensat(AT_FDCWD, P(r, "f").c_str(), now_omit, 0);
+          },
           {"f"});
   ASSERT_EQ(::stat(m("f").c_str(), &b), 0);
   EXPECT_EQ(b.st_mtim.tv_sec, set[1].tv_sec);
@@ -123,7 +139,9 @@ TEST_F(OpsTest, UtimensatSetsNowAndOmits) {
   // Both omitted: nothing changes, not even ctime.
   const timespec omit[2] = {{0, UTIME_OMIT}, {0, UTIME_OMIT}};
   compare(nullptr,
-          [&](auto& r) { return ::utimensat(AT_FDCWD, P(r, "f").c_str(), omit, 0); },
+          [&](auto& r) {
+            return ::utimensat(AT_FDCWD, P(r, "f").c_str(), omit, 0);
+          },
           {"f"});
   // The link itself, not its target.
   EXPECT_EQ(compare(nullptr,
@@ -139,7 +157,9 @@ TEST_F(OpsTest, UtimensatSetsNowAndOmits) {
   EXPECT_EQ(b.st_mtim.tv_nsec, set[1].tv_nsec);
   // NULL times: both now.
   compare(nullptr,
-          [](auto& r) { return ::utimensat(AT_FDCWD, P(r, "d").c_str(), nullptr, 0); },
+          [](auto& r) {
+            return ::utimensat(AT_FDCWD, P(r, "d").c_str(), nullptr, 0);
+          },
           {"d"});
 }
 
@@ -151,8 +171,8 @@ TEST_F(OpsTest, ReadlinkReturnsTheText) {
     got.push_back(k < 0 ? "" : std::string(buf, k));
     return k;
   };
-  compare([](auto& r) { return ::symlink("../a/b/../c", P(r, "s").c_str()); }, rl,
-          {"s"});
+  compare([](auto& r) { return ::symlink("../a/b/../c", P(r, "s").c_str()); },
+          rl, {"s"});
   EXPECT_EQ(got, (std::vector<std::string>{"../a/b/../c", "../a/b/../c"}));
   // Shorter buffer: truncated, as natively.
   got.clear();
@@ -176,24 +196,34 @@ TEST_F(OpsTest, ReadlinkReturnsTheText) {
 
 TEST_F(OpsTest, MknodRegularFifoSocket) {
   EXPECT_EQ(compare(nullptr,
-                    [](auto& r) { return ::mknod(P(r, "reg").c_str(), S_IFREG | 0640, 0); },
+                    [](auto& r) {
+                      return ::mknod(P(r, "reg").c_str(), S_IFREG | 0640, 0);
+                    },
                     {"reg", ""}),
             Rows{"create reg"});
   EXPECT_EQ(compare(nullptr,
-                    [](auto& r) { return ::mknod(P(r, "fifo").c_str(), S_IFIFO | 0600, 0); },
+                    [](auto& r) {
+                      return ::mknod(P(r, "fifo").c_str(), S_IFIFO | 0600, 0);
+                    },
                     {"fifo", ""}),
             Rows{"mknod fifo"});
   EXPECT_EQ(compare(nullptr,
-                    [](auto& r) { return ::mknod(P(r, "sock").c_str(), S_IFSOCK | 0666, 0); },
+                    [](auto& r) {
+                      return ::mknod(P(r, "sock").c_str(), S_IFSOCK | 0666, 0);
+                    },
                     {"sock"}),
             Rows{"mknod sock"});
   EXPECT_EQ(compare(nullptr,
-                    [](auto& r) { return ::mknod(P(r, "chr").c_str(), S_IFCHR | 0600, makedev(1, 3)); },
+                    [](auto& r) {
+                      return ::mknod(P(r, "chr").c_str(), S_IFCHR | 0600,
+                                     makedev(1, 3));
+                    },
                     {"chr"}),
             Rows{"mknod chr"});
-  compare(nullptr,
-          [](auto& r) { return ::mknod(P(r, "fifo").c_str(), S_IFIFO | 0600, 0); },
-          {"fifo"});
+  compare(
+      nullptr,
+      [](auto& r) { return ::mknod(P(r, "fifo").c_str(), S_IFIFO | 0600, 0); },
+      {"fifo"});
   // bind(2) of a unix socket makes the node, and it accepts connections.
   auto bind_at = [](const std::string& r) -> long {
     const int s = ::socket(AF_UNIX, SOCK_STREAM, 0);
@@ -214,19 +244,25 @@ TEST_F(OpsTest, MknodRegularFifoSocket) {
 }
 
 TEST_F(OpsTest, MkdirRmdirUnlink) {
-  EXPECT_EQ(compare(nullptr, [](auto& r) { return ::mkdir(P(r, "d").c_str(), 0705); },
-                    {"d", ""}),
-            Rows{"mkdir d"});
-  EXPECT_EQ(compare(nullptr, [](auto& r) { return ::mkdir(P(r, "d").c_str(), 0705); },
-                    {"d"}),
-            Rows{});
+  EXPECT_EQ(
+      compare(nullptr, [](auto& r) { return ::mkdir(P(r, "d").c_str(), 0705); },
+              {"d", ""}),
+      Rows{"mkdir d"});
+  EXPECT_EQ(
+      compare(nullptr, [](auto& r) { return ::mkdir(P(r, "d").c_str(), 0705); },
+              {"d"}),
+      Rows{});
   compare([](auto& r) { return make_file(P(r, "d/f")); },
-          [](auto& r) { return ::rmdir(P(r, "d").c_str()); }, {"d"});  // ENOTEMPTY
-  compare(nullptr, [](auto& r) { return ::rmdir(P(r, "d/f").c_str()); }, {"d/f"});
-  compare(nullptr, [](auto& r) { return ::unlink(P(r, "d").c_str()); }, {"d"});  // EISDIR
-  EXPECT_EQ(compare(nullptr, [](auto& r) { return ::unlink(P(r, "d/f").c_str()); },
-                    {"d/f", "d"}),
-            Rows{"unlink d/f"});
+          [](auto& r) { return ::rmdir(P(r, "d").c_str()); },
+          {"d"});  // ENOTEMPTY
+  compare(nullptr, [](auto& r) { return ::rmdir(P(r, "d/f").c_str()); },
+          {"d/f"});
+  compare(nullptr, [](auto& r) { return ::unlink(P(r, "d").c_str()); },
+          {"d"});  // EISDIR
+  EXPECT_EQ(
+      compare(nullptr, [](auto& r) { return ::unlink(P(r, "d/f").c_str()); },
+              {"d/f", "d"}),
+      Rows{"unlink d/f"});
   EXPECT_EQ(compare(nullptr, [](auto& r) { return ::rmdir(P(r, "d").c_str()); },
                     {"d", ""}),
             Rows{"rmdir d"});
@@ -236,97 +272,142 @@ TEST_F(OpsTest, MkdirRmdirUnlink) {
 
 TEST_F(OpsTest, SymlinkMakesALink) {
   EXPECT_EQ(compare(nullptr,
-                    [](auto& r) { return ::symlink("no/such/target", P(r, "s").c_str()); },
+                    [](auto& r) {
+                      return ::symlink("no/such/target", P(r, "s").c_str());
+                    },
                     {"s", ""}),
             Rows{"symlink s>no/such/target"});
-  compare(nullptr, [](auto& r) { return ::symlink("x", P(r, "s").c_str()); }, {"s"});
+  compare(nullptr, [](auto& r) { return ::symlink("x", P(r, "s").c_str()); },
+          {"s"});
 }
 
 TEST_F(OpsTest, RenameVariants) {
   EXPECT_EQ(compare(make_tree,
-                    [](auto& r) { return ::rename(P(r, "f").c_str(), P(r, "d/g").c_str()); },
+                    [](auto& r) {
+                      return ::rename(P(r, "f").c_str(), P(r, "d/g").c_str());
+                    },
                     {"f", "d/g", "d", ""}),
             Rows{"rename f>d/g"});
   // Over an existing file: the old one goes, the hard link count drops.
   EXPECT_EQ(compare(nullptr,
-                    [](auto& r) { return ::rename(P(r, "d/g").c_str(), P(r, "h1").c_str()); },
+                    [](auto& r) {
+                      return ::rename(P(r, "d/g").c_str(), P(r, "h1").c_str());
+                    },
                     {"d/g", "h1", "h2"}),
             Rows{"rename d/g>h1"});
   // A directory over a non-empty one, and over an empty one.
-  compare([](auto& r) { return ::mkdir(P(r, "e").c_str(), 0755); },
-          [](auto& r) { return ::rename(P(r, "e").c_str(), P(r, "d").c_str()); },
-          {"e", "d"});
+  compare(
+      [](auto& r) { return ::mkdir(P(r, "e").c_str(), 0755); },
+      [](auto& r) { return ::rename(P(r, "e").c_str(), P(r, "d").c_str()); },
+      {"e", "d"});
   EXPECT_EQ(compare([](auto& r) { return ::unlink(P(r, "d/in").c_str()); },
-                    [](auto& r) { return ::rename(P(r, "e").c_str(), P(r, "d").c_str()); },
+                    [](auto& r) {
+                      return ::rename(P(r, "e").c_str(), P(r, "d").c_str());
+                    },
                     {"e", "d", ""}),
             Rows{"rename e>d"});
   // A file over a directory, a directory over a file.
-  compare(nullptr, [](auto& r) { return ::rename(P(r, "h1").c_str(), P(r, "d").c_str()); },
-          {"h1", "d"});
-  compare(nullptr, [](auto& r) { return ::rename(P(r, "d").c_str(), P(r, "h1").c_str()); },
-          {"h1", "d"});
-  compare(nullptr, [](auto& r) {
-    return ::renameat2(AT_FDCWD, P(r, "h1").c_str(), AT_FDCWD, P(r, "h2").c_str(),
-                       RENAME_NOREPLACE);
-  }, {"h1", "h2"});
-  EXPECT_EQ(compare(nullptr, [](auto& r) {
-              return ::renameat2(AT_FDCWD, P(r, "s").c_str(), AT_FDCWD,
-                                 P(r, "d").c_str(), RENAME_EXCHANGE);
-            }, {"s", "d", ""}),
+  compare(
+      nullptr,
+      [](auto& r) { return ::rename(P(r, "h1").c_str(), P(r, "d").c_str()); },
+      {"h1", "d"});
+  compare(
+      nullptr,
+      [](auto& r) { return ::rename(P(r, "d").c_str(), P(r, "h1").c_str()); },
+      {"h1", "d"});
+  compare(nullptr,
+          [](auto& r) {
+            return ::renameat2(AT_FDCWD, P(r, "h1").c_str(), AT_FDCWD,
+                               P(r, "h2").c_str(), RENAME_NOREPLACE);
+          },
+          {"h1", "h2"});
+  EXPECT_EQ(compare(nullptr,
+                    [](auto& r) {
+                      return ::renameat2(AT_FDCWD, P(r, "s").c_str(), AT_FDCWD,
+                                         P(r, "d").c_str(), RENAME_EXCHANGE);
+                    },
+                    {"s", "d", ""}),
             Rows{"rename s>d"});
-  EXPECT_EQ(compare(nullptr, [](auto& r) {
-              return ::renameat2(AT_FDCWD, P(r, "p").c_str(), AT_FDCWD,
-                                 P(r, "q").c_str(), RENAME_NOREPLACE);
-            }, {"p", "q"}),
+  EXPECT_EQ(compare(nullptr,
+                    [](auto& r) {
+                      return ::renameat2(AT_FDCWD, P(r, "p").c_str(), AT_FDCWD,
+                                         P(r, "q").c_str(), RENAME_NOREPLACE);
+                    },
+                    {"p", "q"}),
             Rows{"rename p>q"});
-  compare(nullptr, [](auto& r) {
-    return ::renameat2(AT_FDCWD, P(r, "q").c_str(), AT_FDCWD, P(r, "zz").c_str(),
-                       RENAME_EXCHANGE);
-  }, {"q"});
-  compare(nullptr, [](auto& r) { return ::rename(P(r, "nope").c_str(), P(r, "x").c_str()); },
-          {});
-  compare(nullptr, [](auto& r) { return ::rename(P(r, "s").c_str(), P(r, "s/x").c_str()); },
-          {"s"});  // a directory into itself
+  compare(nullptr,
+          [](auto& r) {
+            return ::renameat2(AT_FDCWD, P(r, "q").c_str(), AT_FDCWD,
+                               P(r, "zz").c_str(), RENAME_EXCHANGE);
+          },
+          {"q"});
+  compare(
+      nullptr,
+      [](auto& r) { return ::rename(P(r, "nope").c_str(), P(r, "x").c_str()); },
+      {});
+  compare(
+      nullptr,
+      [](auto& r) { return ::rename(P(r, "s").c_str(), P(r, "s/x").c_str()); },
+      {"s"});  // a directory into itself
 }
 
 TEST_F(OpsTest, LinkAddsANameAndMovesCtime) {
   EXPECT_EQ(compare(make_tree,
-                    [](auto& r) { return ::link(P(r, "f").c_str(), P(r, "d/f2").c_str()); },
+                    [](auto& r) {
+                      return ::link(P(r, "f").c_str(), P(r, "d/f2").c_str());
+                    },
                     {"f", "d/f2", "d"}),
             Rows{"link f>d/f2"});
-  compare(nullptr, [](auto& r) { return ::link(P(r, "d").c_str(), P(r, "d2").c_str()); },
+  compare(nullptr,
+          [](auto& r) { return ::link(P(r, "d").c_str(), P(r, "d2").c_str()); },
           {"d", "d2"});  // EPERM
-  compare(nullptr, [](auto& r) { return ::link(P(r, "f").c_str(), P(r, "h1").c_str()); },
+  compare(nullptr,
+          [](auto& r) { return ::link(P(r, "f").c_str(), P(r, "h1").c_str()); },
           {"f", "h1"});  // EEXIST
   EXPECT_EQ(compare(nullptr,
-                    [](auto& r) { return ::link(P(r, "s").c_str(), P(r, "s2").c_str()); },
+                    [](auto& r) {
+                      return ::link(P(r, "s").c_str(), P(r, "s2").c_str());
+                    },
                     {"s", "s2", "f"}),
             Rows{"link s>s2"});  // the link itself, not its target
-  EXPECT_EQ(compare(nullptr, [](auto& r) { return ::unlink(P(r, "f").c_str()); },
-                    {"f", "d/f2"}),
-            Rows{"unlink f"});
+  EXPECT_EQ(
+      compare(nullptr, [](auto& r) { return ::unlink(P(r, "f").c_str()); },
+              {"f", "d/f2"}),
+      Rows{"unlink f"});
 }
 
 TEST_F(OpsTest, ErrorsPassThroughExactly) {
   const std::string longname(NAME_MAX + 1, 'n');
-  compare(make_tree, [](auto& r) { return ::open(P(r, "nope").c_str(), O_RDONLY); }, {});
-  compare(nullptr, [](auto& r) {
-    return ::open(P(r, "f").c_str(), O_CREAT | O_EXCL | O_WRONLY, 0644);
-  }, {"f"});
-  compare(nullptr, [](auto& r) { return ::open(P(r, "d").c_str(), O_WRONLY); }, {"d"});
-  compare(nullptr, [](auto& r) { return ::open(P(r, "f/x").c_str(), O_RDONLY); }, {});
-  compare(nullptr, [](auto& r) {
-    return ::open(P(r, "f").c_str(), O_RDONLY | O_DIRECTORY);
-  }, {});
-  compare(nullptr, [](auto& r) {
-    return ::open(P(r, "s").c_str(), O_RDONLY | O_NOFOLLOW);
-  }, {});  // ELOOP
-  compare(nullptr, [&](auto& r) {
-    return ::open((r + "/" + longname).c_str(), O_CREAT | O_WRONLY, 0644);
-  }, {});
-  compare(nullptr, [&](auto& r) { return ::mkdir((r + "/" + longname).c_str(), 0755); },
+  compare(make_tree,
+          [](auto& r) { return ::open(P(r, "nope").c_str(), O_RDONLY); }, {});
+  compare(nullptr,
+          [](auto& r) {
+            return ::open(P(r, "f").c_str(), O_CREAT | O_EXCL | O_WRONLY, 0644);
+          },
+          {"f"});
+  compare(nullptr, [](auto& r) { return ::open(P(r, "d").c_str(), O_WRONLY); },
+          {"d"});
+  compare(nullptr,
+          [](auto& r) { return ::open(P(r, "f/x").c_str(), O_RDONLY); }, {});
+  compare(
+      nullptr,
+      [](auto& r) { return ::open(P(r, "f").c_str(), O_RDONLY | O_DIRECTORY); },
+      {});
+  compare(
+      nullptr,
+      [](auto& r) { return ::open(P(r, "s").c_str(), O_RDONLY | O_NOFOLLOW); },
+      {});  // ELOOP
+  compare(nullptr,
+          [&](auto& r) {
+            return ::open((r + "/" + longname).c_str(), O_CREAT | O_WRONLY,
+                          0644);
+          },
           {});
-  compare(nullptr, [&](auto& r) { return ::symlink("t", (r + "/" + longname).c_str()); },
+  compare(nullptr,
+          [&](auto& r) { return ::mkdir((r + "/" + longname).c_str(), 0755); },
+          {});
+  compare(nullptr,
+          [&](auto& r) { return ::symlink("t", (r + "/" + longname).c_str()); },
           {});
   // As an ordinary user, in a directory only root may write.
   for (const char* rel : {"d/new", "f"}) {
@@ -336,15 +417,15 @@ TEST_F(OpsTest, ErrorsPassThroughExactly) {
         return ::open(path.c_str(), O_CREAT | O_WRONLY, 0644);
       });
       EXPECT_EQ(wr, (Outcome{-1, EACCES})) << path;
-      const Outcome rm = as_user(1000, 1000, {}, [&] {
-        return ::unlink(path.c_str());
-      });
+      const Outcome rm =
+          as_user(1000, 1000, {}, [&] { return ::unlink(path.c_str()); });
       EXPECT_EQ(rm.err, EACCES) << path;
     }
   }
   // chmod of someone else's file: EPERM.
   for (const std::string& root : {n(), m()}) {
-    EXPECT_EQ(as_user(1000, 1000, {}, [&] { return ::chmod((root + "/f").c_str(), 0777); }),
+    EXPECT_EQ(as_user(1000, 1000, {},
+                      [&] { return ::chmod((root + "/f").c_str(), 0777); }),
               (Outcome{-1, EPERM}))
         << root;
   }
@@ -359,8 +440,9 @@ TEST_F(OpsTest, AccessAsRootAndAsAUser) {
       EXPECT_EQ(run_op([&] { return ::access(a.c_str(), mode); }),
                 run_op([&] { return ::access(b.c_str(), mode); }))
           << rel << " mode " << mode;
-      EXPECT_EQ(as_user(1000, 1000, {}, [&] { return ::access(a.c_str(), mode); }),
-                as_user(1000, 1000, {}, [&] { return ::access(b.c_str(), mode); }))
+      EXPECT_EQ(
+          as_user(1000, 1000, {}, [&] { return ::access(a.c_str(), mode); }),
+          as_user(1000, 1000, {}, [&] { return ::access(b.c_str(), mode); }))
           << rel << " mode " << mode << " as 1000";
     }
   }
@@ -378,10 +460,12 @@ TEST_F(OpsTest, StatfsShowsTheBackingFileSystem) {
   // Free space is live; allow for other writers on the disk.
   EXPECT_NEAR(static_cast<double>(a.f_bavail), static_cast<double>(b.f_bavail),
               a.f_blocks / 100.0);
-  compare(nullptr, [](auto& r) {
-    struct statvfs s;
-    return ::statvfs(P(r, "nope").c_str(), &s);
-  }, {});
+  compare(nullptr,
+          [](auto& r) {
+            struct statvfs s;
+            return ::statvfs(P(r, "nope").c_str(), &s);
+          },
+          {});
 }
 
 }  // namespace

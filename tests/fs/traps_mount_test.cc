@@ -60,10 +60,11 @@ TEST_F(TrapsTest, HardLinkAttributesFreshThroughTheOtherName) {
   }
   compare(nullptr, [](auto& r) { return ::truncate(P(r, "b").c_str(), 3); },
           {"a", "b"});
-  compare(nullptr, [](auto& r) { return ::chown(P(r, "b").c_str(), 1000, 1000); },
+  compare(nullptr,
+          [](auto& r) { return ::chown(P(r, "b").c_str(), 1000, 1000); },
           {"a", "b"});
-  EXPECT_EQ(compare(nullptr, [](auto& r) { return ::unlink(P(r, "a").c_str()); },
-                    {"b"}),
+  EXPECT_EQ(compare(nullptr,
+                    [](auto& r) { return ::unlink(P(r, "a").c_str()); }, {"b"}),
             Rows{"unlink a"});  // nlink of b drops to 1, its ctime moves
   EXPECT_EQ(read_all(n("b")), read_all(m("b")));
 }
@@ -76,18 +77,23 @@ TEST_F(TrapsTest, ODirectAlignedWriteAndRead) {
   std::unique_ptr<char, decltype(&::free)> buf(static_cast<char*>(mem), ::free);
   for (size_t i = 0; i < kLen; ++i) buf.get()[i] = static_cast<char>(i % 251);
   std::vector<std::string> data;
-  const auto rows = compare(nullptr, [&](auto& r) {
-    const int fd = ::open(P(r, "f").c_str(), O_CREAT | O_RDWR | O_DIRECT, 0644);
-    if (fd < 0) return -1L;
-    long rc = ::pwrite(fd, buf.get(), kLen, 4096) == kLen ? 0 : -1;
-    char* back = buf.get() + kLen;
-    std::memset(back, 0, kLen);
-    if (rc == 0) rc = ::pread(fd, back, kLen, 4096) == kLen ? 0 : -1;
-    data.emplace_back(back, kLen);
-    if (rc == 0) rc = ::fdatasync(fd);
-    ::close(fd);
-    return rc;
-  }, {"f"});
+  const auto rows =
+      compare(nullptr,
+              [&](auto& r) {
+                const int fd = ::open(P(r, "f").c_str(),
+                                      O_CREAT | O_RDWR | O_DIRECT, 0644);
+                if (fd < 0) return -1L;
+                long rc = ::pwrite(fd, buf.get(), kLen, 4096) == kLen ? 0 : -1;
+                char* back = buf.get() + kLen;
+                std::memset(back, 0, kLen);
+                if (rc == 0)
+                  rc = ::pread(fd, back, kLen, 4096) == kLen ? 0 : -1;
+                data.emplace_back(back, kLen);
+                if (rc == 0) rc = ::fdatasync(fd);
+                ::close(fd);
+                return rc;
+              },
+              {"f"});
   ASSERT_EQ(data.size(), 2u);
   EXPECT_EQ(data[0], data[1]);
   EXPECT_EQ(data[1], std::string(buf.get(), kLen));
@@ -104,14 +110,17 @@ TEST_F(TrapsTest, DISABLED_ODirectUnalignedWriteIsRefused) {
   void* mem = nullptr;
   ASSERT_EQ(::posix_memalign(&mem, 4096, 8192), 0);
   std::unique_ptr<char, decltype(&::free)> buf(static_cast<char*>(mem), ::free);
-  compare(nullptr, [&](auto& r) {
-    const int fd = ::open(P(r, "f").c_str(), O_CREAT | O_RDWR | O_DIRECT, 0644);
-    const long k = ::pwrite(fd, buf.get() + 1, 100, 3);
-    const int err = errno;
-    ::close(fd);
-    errno = err;
-    return k;
-  }, {"f"});
+  compare(nullptr,
+          [&](auto& r) {
+            const int fd =
+                ::open(P(r, "f").c_str(), O_CREAT | O_RDWR | O_DIRECT, 0644);
+            const long k = ::pwrite(fd, buf.get() + 1, 100, 3);
+            const int err = errno;
+            ::close(fd);
+            errno = err;
+            return k;
+          },
+          {"f"});
 }
 
 // (c) Unlinking an open file leaves no .fuse_hidden* behind: the file
@@ -154,11 +163,18 @@ TEST_F(TrapsTest, CtimeMovesOnRenameLinkChmod) {
     const char* then;  // the name to stat afterwards
   };
   const std::vector<Step> steps = {
-      {"rename", [](auto& r) { return ::rename(P(r, "f").c_str(), P(r, "g").c_str()); }, "g"},
-      {"link", [](auto& r) { return ::link(P(r, "g").c_str(), P(r, "h").c_str()); }, "g"},
-      {"unlink other name", [](auto& r) { return ::unlink(P(r, "h").c_str()); }, "g"},
+      {"rename",
+       [](auto& r) { return ::rename(P(r, "f").c_str(), P(r, "g").c_str()); },
+       "g"},
+      {"link",
+       [](auto& r) { return ::link(P(r, "g").c_str(), P(r, "h").c_str()); },
+       "g"},
+      {"unlink other name", [](auto& r) { return ::unlink(P(r, "h").c_str()); },
+       "g"},
       {"chmod", [](auto& r) { return ::chmod(P(r, "g").c_str(), 0700); }, "g"},
-      {"rename dir", [](auto& r) { return ::rename(P(r, "d").c_str(), P(r, "e").c_str()); }, "e"},
+      {"rename dir",
+       [](auto& r) { return ::rename(P(r, "d").c_str(), P(r, "e").c_str()); },
+       "e"},
   };
   for (const std::string& r : {n(), m()}) {
     ASSERT_EQ(make_file(P(r, "f"), "data"), 0);
@@ -169,7 +185,8 @@ TEST_F(TrapsTest, CtimeMovesOnRenameLinkChmod) {
     bool moved_on[2];
     for (int i = 0; i < 2; ++i) {
       const std::string r = i == 0 ? n() : m();
-      const std::string before_name = std::strcmp(s.what, "rename dir") == 0 ? "d" : last[i];
+      const std::string before_name =
+          std::strcmp(s.what, "rename dir") == 0 ? "d" : last[i];
       const Seen before = seen(r + "/" + before_name);
       ASSERT_EQ(before.err, 0) << s.what;
       tick();
@@ -198,18 +215,23 @@ TEST_F(TrapsTest, OtherUsersOwnWhatTheyMake) {
       return o.ret;
     };
   };
-  const auto rows = compare(nullptr, as_1000([](auto& r) {
-    const int fd = ::open(P(r, "pub/file").c_str(), O_CREAT | O_WRONLY, 0640);
-    if (fd < 0 || ::close(fd) < 0) return -1;
-    if (::mkdir(P(r, "pub/dir").c_str(), 0750) < 0) return -1;
-    if (::symlink("file", P(r, "pub/link").c_str()) < 0) return -1;
-    if (::mknod(P(r, "pub/node").c_str(), S_IFREG | 0600, 0) < 0) return -1;
-    return ::mkfifo(P(r, "pub/fifo").c_str(), 0600);
-  }), {"pub/file", "pub/dir", "pub/link", "pub/node", "pub/fifo"});
-  EXPECT_EQ(rows, (Rows{"create pub/file", "mkdir pub/dir",
-                        "symlink pub/link>file", "create pub/node",
-                        "mknod pub/fifo"}));
-  for (const char* rel : {"pub/file", "pub/dir", "pub/link", "pub/node", "pub/fifo"}) {
+  const auto rows =
+      compare(nullptr, as_1000([](auto& r) {
+                const int fd =
+                    ::open(P(r, "pub/file").c_str(), O_CREAT | O_WRONLY, 0640);
+                if (fd < 0 || ::close(fd) < 0) return -1;
+                if (::mkdir(P(r, "pub/dir").c_str(), 0750) < 0) return -1;
+                if (::symlink("file", P(r, "pub/link").c_str()) < 0) return -1;
+                if (::mknod(P(r, "pub/node").c_str(), S_IFREG | 0600, 0) < 0)
+                  return -1;
+                return ::mkfifo(P(r, "pub/fifo").c_str(), 0600);
+              }),
+              {"pub/file", "pub/dir", "pub/link", "pub/node", "pub/fifo"});
+  EXPECT_EQ(rows,
+            (Rows{"create pub/file", "mkdir pub/dir", "symlink pub/link>file",
+                  "create pub/node", "mknod pub/fifo"}));
+  for (const char* rel :
+       {"pub/file", "pub/dir", "pub/link", "pub/node", "pub/fifo"}) {
     const Seen s = seen(m(rel));
     EXPECT_EQ(s.st.st_uid, 1000u) << rel;
     EXPECT_EQ(s.st.st_gid, 1000u) << rel;
@@ -224,17 +246,21 @@ TEST_F(TrapsTest, SetgidDirectoryPassesItsGroupOn) {
     if (::chown(P(r, "sg").c_str(), 0, 1234) < 0) return -1;
     return ::chmod(P(r, "sg").c_str(), 02777);
   };
-  const auto rows = compare(setup, [](const std::string& r) -> long {
-    const Outcome o = as_user(1000, 1000, {1000}, [&] {
-      const int fd = ::open(P(r, "sg/file").c_str(), O_CREAT | O_WRONLY, 02755);
-      if (fd < 0 || ::close(fd) < 0) return -1;
-      if (::mkdir(P(r, "sg/dir").c_str(), 0755) < 0) return -1;
-      if (::mkfifo(P(r, "sg/fifo").c_str(), 0600) < 0) return -1;
-      return ::symlink("file", P(r, "sg/link").c_str());
-    });
-    errno = o.err;
-    return o.ret;
-  }, {"sg", "sg/file", "sg/dir", "sg/fifo", "sg/link"});
+  const auto rows =
+      compare(setup,
+              [](const std::string& r) -> long {
+                const Outcome o = as_user(1000, 1000, {1000}, [&] {
+                  const int fd = ::open(P(r, "sg/file").c_str(),
+                                        O_CREAT | O_WRONLY, 02755);
+                  if (fd < 0 || ::close(fd) < 0) return -1;
+                  if (::mkdir(P(r, "sg/dir").c_str(), 0755) < 0) return -1;
+                  if (::mkfifo(P(r, "sg/fifo").c_str(), 0600) < 0) return -1;
+                  return ::symlink("file", P(r, "sg/link").c_str());
+                });
+                errno = o.err;
+                return o.ret;
+              },
+              {"sg", "sg/file", "sg/dir", "sg/fifo", "sg/link"});
   EXPECT_EQ(rows.size(), 4u);
   for (const char* rel : {"sg/file", "sg/dir", "sg/fifo", "sg/link"}) {
     EXPECT_EQ(seen(m(rel)).st.st_gid, 1234u) << rel;
@@ -251,15 +277,19 @@ TEST_F(TrapsTest, SupplementaryGroupsCount) {
     if (::chown(P(r, "team").c_str(), 0, 1234) < 0) return -1;
     return ::chmod(P(r, "team").c_str(), 0770);  // past the umask
   };
-  const auto rows = compare(setup, [](const std::string& r) -> long {
-    const Outcome o = as_user(1000, 1000, {1000, 1234}, [&] {
-      const int fd = ::open(P(r, "team/file").c_str(), O_CREAT | O_WRONLY, 0644);
-      if (fd < 0 || ::close(fd) < 0) return -1;
-      return ::mkdir(P(r, "team/dir").c_str(), 0755);
-    });
-    errno = o.err;
-    return o.ret;
-  }, {"team", "team/file", "team/dir"});
+  const auto rows =
+      compare(setup,
+              [](const std::string& r) -> long {
+                const Outcome o = as_user(1000, 1000, {1000, 1234}, [&] {
+                  const int fd = ::open(P(r, "team/file").c_str(),
+                                        O_CREAT | O_WRONLY, 0644);
+                  if (fd < 0 || ::close(fd) < 0) return -1;
+                  return ::mkdir(P(r, "team/dir").c_str(), 0755);
+                });
+                errno = o.err;
+                return o.ret;
+              },
+              {"team", "team/file", "team/dir"});
   EXPECT_EQ(rows, (Rows{"create team/file", "mkdir team/dir"}));
 }
 
@@ -285,27 +315,34 @@ TEST_F(TrapsTest, OtherUsersAttributeChanges) {
                : 0;
   };
   const auto rows = compare(setup, as_1000([](auto& r) {
-    const int fd = ::open(P(r, "w").c_str(), O_WRONLY);
-    const long k = ::write(fd, "x", 1);
-    ::close(fd);
-    return k;
-  }), {"w"});
+                              const int fd =
+                                  ::open(P(r, "w").c_str(), O_WRONLY);
+                              const long k = ::write(fd, "x", 1);
+                              ::close(fd);
+                              return k;
+                            }),
+                            {"w"});
   // The kernel clears the bits with a setattr: the mirror learns it.
   EXPECT_EQ(rows, (Rows{"setattr w", "dirty w", "extent @0+1"}));
   EXPECT_EQ(seen(m("w")).st.st_mode & 07777, 0777u);
-  compare(nullptr, as_1000([](auto& r) { return ::truncate(P(r, "t").c_str(), 1); }),
+  compare(nullptr,
+          as_1000([](auto& r) { return ::truncate(P(r, "t").c_str(), 1); }),
           {"t"});
   EXPECT_EQ(seen(m("t")).st.st_mode & 07777, 0777u);
-  compare(nullptr, as_1000([](auto& r) { return ::chown(P(r, "c").c_str(), -1, 1000); }),
-          {"c"});
   compare(nullptr,
-          as_1000([](auto& r) { return ::utimensat(AT_FDCWD, P(r, "w").c_str(), nullptr, 0); }),
+          as_1000([](auto& r) { return ::chown(P(r, "c").c_str(), -1, 1000); }),
+          {"c"});
+  compare(nullptr, as_1000([](auto& r) {
+            return ::utimensat(AT_FDCWD, P(r, "w").c_str(), nullptr, 0);
+          }),
           {"w"});
   const timespec set[2] = {{1, 0}, {2, 0}};
-  compare(nullptr,
-          as_1000([&](auto& r) { return ::utimensat(AT_FDCWD, P(r, "w").c_str(), set, 0); }),
+  compare(nullptr, as_1000([&](auto& r) {
+            return ::utimensat(AT_FDCWD, P(r, "w").c_str(), set, 0);
+          }),
           {"w"});  // EPERM: not the owner
-  compare(nullptr, as_1000([](auto& r) { return ::chown(P(r, "c").c_str(), 0, -1); }),
+  compare(nullptr,
+          as_1000([](auto& r) { return ::chown(P(r, "c").c_str(), 0, -1); }),
           {"c"});  // EPERM: giving away
 }
 
@@ -316,20 +353,25 @@ TEST_F(TrapsTest, StickyDirectoryProtectsOthersFiles) {
     if (::chmod(P(r, "tmp").c_str(), 01777) < 0) return -1;
     return make_file(P(r, "tmp/roots"));
   };
-  compare(setup, [](const std::string& r) -> long {
-    const Outcome o = as_user(1000, 1000, {1000}, [&] {
-      return ::unlink(P(r, "tmp/roots").c_str());
-    });
-    errno = o.err;
-    return o.ret;
-  }, {"tmp/roots"});
-  compare(nullptr, [](const std::string& r) -> long {
-    const Outcome o = as_user(1000, 1000, {1000}, [&] {
-      return ::rename(P(r, "tmp/roots").c_str(), P(r, "tmp/mine").c_str());
-    });
-    errno = o.err;
-    return o.ret;
-  }, {"tmp/roots"});
+  compare(setup,
+          [](const std::string& r) -> long {
+            const Outcome o = as_user(1000, 1000, {1000}, [&] {
+              return ::unlink(P(r, "tmp/roots").c_str());
+            });
+            errno = o.err;
+            return o.ret;
+          },
+          {"tmp/roots"});
+  compare(nullptr,
+          [](const std::string& r) -> long {
+            const Outcome o = as_user(1000, 1000, {1000}, [&] {
+              return ::rename(P(r, "tmp/roots").c_str(),
+                              P(r, "tmp/mine").c_str());
+            });
+            errno = o.err;
+            return o.ret;
+          },
+          {"tmp/roots"});
 }
 
 }  // namespace
