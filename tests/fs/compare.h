@@ -215,4 +215,17 @@ inline std::string read_all(const std::string& path) {
   return s;
 }
 
+// A file, a directory, a symlink, a fifo and a file with two names.
+inline long make_tree(const std::string& r) {
+  if (make_file((r + "/f"), "hello") < 0) return -1;
+  if (::mkdir((r + "/d").c_str(), 0750) < 0) return -1;
+  if (make_file((r + "/d/in"), "x") < 0) return -1;
+  if (::symlink("f", (r + "/s").c_str()) < 0) return -1;
+  if (::mkfifo((r + "/p").c_str(), 0640) < 0) return -1;
+  if (make_file((r + "/h1"), "hard") < 0) return -1;
+  return ::link((r + "/h1").c_str(), (r + "/h2").c_str());
+}
+inline const std::vector<std::string> kTree = {"f", "d",  "d/in", "s",
+                                               "p", "h1", "h2"};
+
 }  // namespace mirrorfs::fs::testing
