@@ -1,8 +1,11 @@
 // Open files: open, create, read, write, flush, release, fsync,
 // fallocate, copy_file_range, lseek.
 #include <fcntl.h>
+#include <linux/falloc.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "fs/passthrough.h"
@@ -155,14 +158,25 @@ void do_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 
 void do_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off,
                   off_t len, fuse_file_info* fi) {
-  if (::fallocate(static_cast<int>(fi->fh), mode, off, len) < 0) {
+  const int fd = static_cast<int>(fi->fh);
+  if (::fallocate(fd, mode, off, len) < 0) {
     fuse_reply_err(req, errno);
     return;
   }
   // Allocation, punching and zeroing all change what the range reads as
-  // (or the size): a written extent for the replicator.
-  context(req).recorder->wrote(inode_of(req, ino), static_cast<uint64_t>(off),
-                               static_cast<uint64_t>(len));
+  // (or the size): a written extent for the replicator. With KEEP_SIZE
+  // only the part before the end of the file does; past it nothing can
+  // be read, and an extent there would claim bytes the file lacks.
+  uint64_t end = static_cast<uint64_t>(off) + static_cast<uint64_t>(len);
+  struct stat st;
+  if ((mode & FALLOC_FL_KEEP_SIZE) && ::fstat(fd, &st) == 0) {
+    end = std::min(end, static_cast<uint64_t>(st.st_size));
+  }
+  if (end > static_cast<uint64_t>(off)) {
+    context(req).recorder->wrote(inode_of(req, ino),
+                                 static_cast<uint64_t>(off),
+                                 end - static_cast<uint64_t>(off));
+  }
   fuse_reply_err(req, 0);
 }
 

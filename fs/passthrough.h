@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "fs/inode_table.h"
 #include "fs/recorder.h"
@@ -44,9 +45,11 @@ std::string proc_path(int fd);
 int lookup_entry(FsContext& fs, Inode& parent, const char* name,
                  fuse_entry_param* e);
 
-// While alive, this thread creates files as the caller of `req` (fsuid and
-// fsgid), when the mount runs as root for several users: new files belong
-// to whoever made them, and setgid directories work as on a local disk.
+// While alive, this thread creates files as the caller of `req` (fsuid,
+// fsgid and supplementary groups), when the mount runs as root for
+// several users: new files belong to whoever made them, setgid
+// directories work as on a local disk, and a directory the caller may
+// write through one of its groups is writable for the backing call too.
 class AsCaller {
  public:
   AsCaller(FsContext& fs, fuse_req_t req);
@@ -56,6 +59,7 @@ class AsCaller {
 
  private:
   bool active_ = false;
+  std::vector<gid_t> own_groups_;  // this thread's groups, restored after
 };
 
 void add_entry_ops(fuse_lowlevel_ops& ops);
