@@ -1,7 +1,8 @@
 // fsx on a real mount: thousands of random operations on a few files —
 // writes, writes past EOF (holes), truncates down and up, MAP_SHARED
 // writes, fallocate in four modes, copy_file_range, fsync, close and
-// reopen — each read checked against an in-memory model of every file.
+// reopen, O_APPEND writes through a second descriptor — each read checked
+// against an in-memory model of every file.
 //
 // At every close the test also checks what the replicator will rely on:
 // - BACKING holds the model, byte for byte;
@@ -73,15 +74,16 @@ enum Op {
   kCopyRange,
   kFsync,
   kCloseReopen,
+  kAppend,
   kOpCount,
 };
 constexpr const char* kOpNames[kOpCount] = {
     "write",       "write_past_eof", "read",       "truncate_down",
     "truncate_up", "mmap_write",     "fallocate",  "fallocate_keep_size",
     "punch_hole",  "zero_range",     "copy_range", "fsync",
-    "close_reopen"};
+    "close_reopen", "append"};
 // Relative frequencies.
-constexpr int kWeights[kOpCount] = {20, 5, 20, 4, 4, 5, 3, 3, 3, 3, 5, 1, 3};
+constexpr int kWeights[kOpCount] = {20, 5, 20, 4, 4, 5, 3, 3, 3, 3, 5, 1, 3, 2};
 
 class FsxMountTest : public MountTest {
  protected:
@@ -144,6 +146,7 @@ class FsxMountTest : public MountTest {
 
   void open_file(File& f, int extra_flags);
   void close_and_check(File& f);
+  void check_sync_point(File& f);
   void check_read(File& f, uint64_t off, uint64_t len);
   void check_backing(const File& f);
   void check_journal(File& f);
@@ -274,6 +277,11 @@ void FsxMountTest::check_journal(File& f) {
 void FsxMountTest::close_and_check(File& f) {
   if (::close(f.fd) != 0) fail("close " + f.name + ": " + std::strerror(errno));
   f.fd = -1;
+  check_sync_point(f);
+}
+
+// After a close of any descriptor of `f` (its flush journals the inode).
+void FsxMountTest::check_sync_point(File& f) {
   if (failed_) return;
   check_backing(f);
   if (failed_) return;
@@ -444,6 +452,32 @@ void FsxMountTest::do_op(Op op, File& f) {
           std::to_string(size) + ")");
       close_and_check(f);
       if (!failed_) open_file(f, trunc ? O_TRUNC : 0);
+      return;
+    }
+    case kAppend: {
+      // A second descriptor, O_APPEND (which the daemon drops: the
+      // kernel places the data at EOF), closed at once: a sync point
+      // while f.fd stays open.
+      if (size + 1 >= kMaxSize) return;
+      const uint64_t len = op_len(kMaxSize - size);
+      log(f.name + " append " + std::to_string(len) + " (size " +
+          std::to_string(size) + ") by a second fd, closed");
+      const int fd = ::open(m(f.name).c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+      if (fd < 0) {
+        fail("open O_APPEND: " + std::string(std::strerror(errno)));
+        return;
+      }
+      const Bytes data = random_bytes(len);
+      const ssize_t n = ::write(fd, data.data(), len);
+      const int err = errno;
+      if (::close(fd) != 0) fail("close: " + std::string(std::strerror(errno)));
+      if (n != static_cast<ssize_t>(len)) {
+        fail("append returned " + std::to_string(n) + ": " +
+             std::strerror(err));
+        return;
+      }
+      f.model.insert(f.model.end(), data.begin(), data.end());
+      check_sync_point(f);
       return;
     }
     case kOpCount:
