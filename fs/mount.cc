@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <fuse_lowlevel.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -80,6 +81,21 @@ class Args {
   std::vector<char*> ptrs_;
 };
 
+// The mount holds one O_PATH descriptor per inode the kernel knows (after
+// passthrough_hp), so a tree larger than the soft RLIMIT_NOFILE (often
+// 1024) would make lookups fail with EMFILE: take the hard limit.
+void raise_fd_limit() {
+  struct rlimit rl;
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max) {
+    return;
+  }
+  rl.rlim_cur = rl.rlim_max;
+  if (::setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+    log_error("cannot raise the open file limit: " +
+              Status::from_errno(errno, "setrlimit").to_string());
+  }
+}
+
 }  // namespace
 
 Status check_mount_paths(MountOptions& opt) {
@@ -112,6 +128,7 @@ Status check_mount_paths(MountOptions& opt) {
 
 Status run_mount(MountOptions opt) {
   MIRRORFS_RETURN_IF_ERROR(check_mount_paths(opt));
+  raise_fd_limit();
   const std::string db_path = opt.state_dir + "/state.db";
 
   const int root_fd = ::open(opt.backing.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);

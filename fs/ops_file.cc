@@ -132,9 +132,11 @@ void do_write_buf(fuse_req_t req, fuse_ino_t ino, fuse_bufvec* in, off_t off,
 // through it is journaled before close returns.
 void do_flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   // A close of a duplicate: releases POSIX locks and reports delayed
-  // write errors of the backing filesystem, as a local close would.
-  const int r = ::close(::dup(static_cast<int>(fi->fh)));
-  const int err = r < 0 ? errno : 0;
+  // write errors of the backing filesystem, as a local close would. If
+  // the daemon has no descriptor to spare (EMFILE), there is nothing to
+  // report: close(dup()) would fail the application's close with EBADF.
+  const int dup_fd = ::dup(static_cast<int>(fi->fh));
+  const int err = dup_fd >= 0 && ::close(dup_fd) < 0 ? errno : 0;
   context(req).recorder->sync(inode_of(req, ino), /*wait=*/true);
   fuse_reply_err(req, err);
 }
