@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/fs/journal_rows.h"
 #include "tests/fs/mount_fixture.h"
 
 namespace mirrorfs::fs::testing {
@@ -79,29 +80,6 @@ inline std::string stat_diff(const Seen& a, const Seen& b) {
 }
 
 // Journal rows as "kind path[>path2]", extents as "extent @off+len".
-inline std::string kind_name(db::JournalKind k) {
-  static const char* const names[] = {
-      "?",        "create",   "mkdir",       "mknod",  "symlink",
-      "link",     "unlink",   "rmdir",       "rename", "setattr",
-      "truncate", "setxattr", "removexattr", "dirty",  "extent"};
-  const auto i = static_cast<size_t>(k);
-  return i < std::size(names) ? names[i] : std::to_string(i);
-}
-inline std::vector<std::string> rows_of(
-    const std::vector<db::JournalRecord>& rows) {
-  std::vector<std::string> out;
-  for (const auto& r : rows) {
-    std::string s = kind_name(r.kind) + " ";
-    if (r.kind == db::JournalKind::kExtent) {
-      s += "@" + std::to_string(r.off) + "+" + std::to_string(r.len);
-    } else {
-      s += r.path;
-      if (!r.path2.empty()) s += ">" + r.path2;
-    }
-    out.push_back(s);
-  }
-  return out;
-}
 using Rows = std::vector<std::string>;
 
 // Runs `fn` in a child process as uid:gid with supplementary `groups`

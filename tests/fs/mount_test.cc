@@ -15,31 +15,12 @@
 #include <string>
 #include <vector>
 
+#include "tests/fs/journal_rows.h"
 #include "tests/fs/mount_fixture.h"
 
 namespace mirrorfs::fs::testing {
 namespace {
 
-using db::JournalKind;
-
-// "kind path[>path2]" per row, extents as "14 @off+len".
-std::vector<std::string> describe(const std::vector<db::JournalRecord>& rows) {
-  std::vector<std::string> out;
-  for (const auto& r : rows) {
-    std::string s = std::to_string(static_cast<int>(r.kind)) + " ";
-    if (r.kind == JournalKind::kExtent) {
-      s += "@" + std::to_string(r.off) + "+" + std::to_string(r.len);
-    } else {
-      s += r.path;
-      if (!r.path2.empty()) s += ">" + r.path2;
-    }
-    out.push_back(s);
-  }
-  return out;
-}
-std::string k(JournalKind kind, const std::string& rest) {
-  return std::to_string(static_cast<int>(kind)) + " " + rest;
-}
 
 // Runs the mirrorfs executable and returns (exit status, stderr).
 std::pair<int, std::string> run_cli(const std::vector<std::string>& args) {
@@ -79,45 +60,45 @@ TEST_F(MountTest, EachChangeIsJournaledBeforeItReturns) {
   uint64_t seq = last_seq();
   auto expect_rows = [&](const std::vector<std::string>& want) {
     const auto rows = journal_after(seq);
-    EXPECT_EQ(describe(rows), want);
+    EXPECT_EQ(rows_of(rows), want);
     if (!rows.empty()) seq = rows.back().seq;
   };
   {
     const int fd = ::open(m("f").c_str(), O_CREAT | O_WRONLY, 0644);
     ASSERT_GE(fd, 0);
-    expect_rows({k(JournalKind::kCreate, "f")});
+    expect_rows({"create f"});
     ASSERT_EQ(::pwrite(fd, "hello", 5, 0), 5);
     ASSERT_EQ(::pwrite(fd, "world", 5, 100), 5);
     ASSERT_EQ(::pwrite(fd, "!", 1, 5), 1);
     ASSERT_EQ(::close(fd), 0);
     // The dirty mark at the first write, the merged extents at close.
-    expect_rows({k(JournalKind::kDirty, "f"), k(JournalKind::kExtent, "@0+6"),
-                 k(JournalKind::kExtent, "@100+5")});
+    expect_rows({"dirty f", "extent @0+6",
+                 "extent @100+5"});
   }
   ASSERT_EQ(::mkdir(m("d").c_str(), 0755), 0);
-  expect_rows({k(JournalKind::kMkdir, "d")});
+  expect_rows({"mkdir d"});
   ASSERT_EQ(::rename(m("f").c_str(), m("d/g").c_str()), 0);
-  expect_rows({k(JournalKind::kRename, "f>d/g")});
+  expect_rows({"rename f>d/g"});
   ASSERT_EQ(::symlink("d/g", m("s").c_str()), 0);
-  expect_rows({k(JournalKind::kSymlink, "s>d/g")});
+  expect_rows({"symlink s>d/g"});
   ASSERT_EQ(::link(m("d/g").c_str(), m("h").c_str()), 0);
-  expect_rows({k(JournalKind::kLink, "d/g>h")});
+  expect_rows({"link d/g>h"});
   ASSERT_EQ(::chmod(m("h").c_str(), 0600), 0);
   // A file with two names is journaled under one of them: the smallest
   // (parent id, name), here the root's "h".
-  expect_rows({k(JournalKind::kSetattr, "h")});
+  expect_rows({"setattr h"});
   ASSERT_EQ(::truncate(m("h").c_str(), 3), 0);
-  expect_rows({k(JournalKind::kTruncate, "h")});
+  expect_rows({"truncate h"});
   ASSERT_EQ(::setxattr(m("h").c_str(), "user.k", "v", 1, 0), 0);
-  expect_rows({k(JournalKind::kSetxattr, "h>user.k")});
+  expect_rows({"setxattr h>user.k"});
   ASSERT_EQ(::removexattr(m("h").c_str(), "user.k"), 0);
-  expect_rows({k(JournalKind::kRemovexattr, "h>user.k")});
+  expect_rows({"removexattr h>user.k"});
   ASSERT_EQ(::unlink(m("d/g").c_str()), 0);
-  expect_rows({k(JournalKind::kUnlink, "d/g")});
+  expect_rows({"unlink d/g"});
   ASSERT_EQ(::mknod(m("p").c_str(), S_IFIFO | 0644, 0), 0);
-  expect_rows({k(JournalKind::kMknod, "p")});
+  expect_rows({"mknod p"});
   ASSERT_EQ(::rmdir(m("d").c_str()), 0);
-  expect_rows({k(JournalKind::kRmdir, "d")});
+  expect_rows({"rmdir d"});
   EXPECT_EQ(unmount(), 0);
 }
 
@@ -131,7 +112,7 @@ TEST_F(MountTest, CleanRestartFindsNothingToJournal) {
   EXPECT_EQ(unmount(), 0);
   const uint64_t seq = last_seq();
   mount();
-  EXPECT_EQ(describe(journal_after(seq)), std::vector<std::string>{});
+  EXPECT_EQ(rows_of(journal_after(seq)), std::vector<std::string>{});
   EXPECT_EQ(unmount(), 0);
 }
 
@@ -143,10 +124,10 @@ TEST_F(MountTest, ChangesWhileUnmountedAreFoundAtStart) {
   std::ofstream(b("a")) << "version 2";
   std::ofstream(b("new")) << "n";
   mount();
-  EXPECT_EQ(describe(journal_after(seq)),
-            (std::vector<std::string>{k(JournalKind::kDirty, "a"),
-                                      k(JournalKind::kCreate, "new"),
-                                      k(JournalKind::kDirty, "new")}));
+  EXPECT_EQ(rows_of(journal_after(seq)),
+            (std::vector<std::string>{"dirty a",
+                                      "create new",
+                                      "dirty new"}));
   EXPECT_EQ(unmount(), 0);
 }
 
@@ -161,8 +142,8 @@ TEST_F(MountTest, SigtermCommitsAndUnmounts) {
   const int status = unmount();  // waits for the exit
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
   ::close(fd);  // ENOTCONN is fine: the mount is gone
-  const auto rows = describe(journal_after(seq));
-  EXPECT_NE(std::find(rows.begin(), rows.end(), k(JournalKind::kExtent, "@10+3")),
+  const auto rows = rows_of(journal_after(seq));
+  EXPECT_NE(std::find(rows.begin(), rows.end(), "extent @10+3"),
             rows.end());
 }
 
@@ -181,8 +162,8 @@ TEST_F(MountTest, SigkillLosesNothingTheScanCannotFind) {
   ASSERT_GE(before.size(), 3u);
   EXPECT_GE(before.back().seq, committed);
   mount();
-  const auto rows = describe(journal_after(before.back().seq));
-  EXPECT_EQ(rows, std::vector<std::string>{k(JournalKind::kDirty, "done")});
+  const auto rows = rows_of(journal_after(before.back().seq));
+  EXPECT_EQ(rows, std::vector<std::string>{"dirty done"});
   EXPECT_EQ(unmount(), 0);
 }
 
@@ -223,11 +204,11 @@ TEST_F(MountTest, AnOrdinaryUserCanMount) {
   struct stat st;
   ASSERT_EQ(::stat(b("mine").c_str(), &st), 0);
   EXPECT_EQ(st.st_uid, kUser);
-  EXPECT_EQ(describe(journal_after(seq)),
-            (std::vector<std::string>{k(JournalKind::kCreate, "mine"),
-                                      k(JournalKind::kDirty, "mine"),
-                                      k(JournalKind::kExtent, "@0+4"),
-                                      k(JournalKind::kMkdir, "dir")}));
+  EXPECT_EQ(rows_of(journal_after(seq)),
+            (std::vector<std::string>{"create mine",
+                                      "dirty mine",
+                                      "extent @0+4",
+                                      "mkdir dir"}));
   EXPECT_EQ(unmount(), 0);
 }
 
