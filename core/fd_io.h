@@ -17,6 +17,14 @@ Result<size_t> read_full(int fd, uint8_t* buf, size_t len);
 // Like read_full, at an offset (pread); does not move the file offset.
 Result<size_t> pread_full(int fd, uint8_t* buf, size_t len, uint64_t offset);
 Status write_full(int fd, const uint8_t* buf, size_t len);
+// Copies up to len bytes of in_fd from in_off to out_fd at its file offset
+// inside the kernel (copy_file_range), so they never pass through user
+// memory. Returns the count copied. It is short when the kernel cannot
+// (or will not) copy: other file types or file systems, an O_APPEND
+// output, the end of in_fd, or an I/O error. The caller then copies the
+// rest itself, and its ordinary read and write path meets and reports
+// any real error.
+uint64_t copy_range(int in_fd, uint64_t in_off, int out_fd, uint64_t len);
 // The size of a regular file; nullopt for pipes, sockets, terminals.
 std::optional<uint64_t> regular_file_size(int fd);
 

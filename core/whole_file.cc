@@ -154,10 +154,15 @@ Result<Stats> delta_fd(const Signature& sig, int new_fd, int delta_fd,
 // literals go to out_fd straight from the delta's read buffer, one copy
 // fewer than through the job's output buffer, and so that block-aligned
 // COPY ranges can be shared by reflink where the file system allows it
-// (XFS, btrfs). Other COPY data is read into a staging buffer.
+// (XFS, btrfs). Long COPY ranges that are not shared are copied inside the
+// kernel (copy_range), which on ext4 saves reading the basis into a
+// buffer: 256 MiB of COPY took 66-71 ms instead of 84-88 ms. Short COPY
+// data, and all of it where the kernel will not copy, is read into a
+// staging buffer.
 Result<Stats> patch_fd(int basis_fd, int delta_fd, int out_fd,
                        const WholeFileOptions& opt) {
   constexpr size_t kDirectLiteral = 64 << 10;
+  constexpr uint64_t kMinKernelCopy = 64 << 10;
   FdBasisReader basis(basis_fd);
   const std::optional<uint64_t> basis_size = basis.size();
   const size_t size = opt.buffer_size;
@@ -178,6 +183,7 @@ Result<Stats> patch_fd(int basis_fd, int delta_fd, int out_fd,
   Cloner cloner(basis_fd, out_start >= 0 ? out_fd : -1);
   constexpr uint64_t kMinClone = 64 << 10;  // smaller: not worth an extent
   uint64_t cloned = 0;
+  bool kernel_copy = true;  // until copy_range first comes up short
   DeltaDecoder decoder;
   JobBuffers b;
   for (;;) {
@@ -240,6 +246,14 @@ Result<Stats> patch_fd(int basis_fd, int delta_fd, int out_fd,
             left -= middle;
           }
         }
+      }
+      if (kernel_copy && left >= kMinKernelCopy) {
+        MIRRORFS_RETURN_IF_ERROR(flush());
+        const uint64_t n = copy_range(basis_fd, pos, out_fd, left);
+        kernel_copy = n == left;
+        written += n;
+        pos += n;
+        left -= n;
       }
       MIRRORFS_RETURN_IF_ERROR(copy(left));
     }

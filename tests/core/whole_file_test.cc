@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <random>
+#include <thread>
 
 #include "core/delta.h"
 #include "tests/support/drive.h"
@@ -72,6 +73,36 @@ TEST(WholeFileTest, PatchFdMatchesNewFile) {
     ASSERT_TRUE(out.is_ok()) << out.status().to_string();
     EXPECT_EQ(*out, next) << "buffer " << buffer;
   }
+}
+
+// Long COPYs go through copy_file_range; a pipe refuses it, so the same
+// COPYs must then be staged and written, and give the same bytes.
+TEST(WholeFileTest, PatchFdIntoPipeFallsBackFromKernelCopy) {
+  std::mt19937 rng(7);
+  Bytes basis(1 << 20);
+  for (auto& x : basis) x = static_cast<uint8_t>(rng());
+  Bytes next = basis;
+  for (int i = 0; i < 5; ++i) next[rng() % next.size()] ^= 0x55;
+  const Bytes delta = make_delta(basis, next);
+  const int b = memfd(basis), d = memfd(delta);
+  int p[2];
+  ASSERT_EQ(::pipe(p), 0);
+  Bytes out;
+  std::thread reader([&] {
+    uint8_t buf[1 << 16];
+    ssize_t n;
+    while ((n = ::read(p[0], buf, sizeof buf)) > 0) {
+      out.insert(out.end(), buf, buf + n);
+    }
+  });
+  auto r = patch_fd(b, d, p[1]);
+  ::close(p[1]);
+  reader.join();
+  ::close(p[0]);
+  ::close(b);
+  ::close(d);
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  EXPECT_EQ(out, next);
 }
 
 TEST(WholeFileTest, PatchFdRefusesCopyOutsideBasis) {
