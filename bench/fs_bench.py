@@ -1,45 +1,59 @@
 #!/usr/bin/env python3
-"""Native directory vs a mirrorfs mount, side by side in one run.
+"""Native vs mirrorfs vs mirrorfs --no-journal vs a naive FUSE passthrough,
+side by side in one run, on one disk.
 
-  bench/fs_bench.py [--mirrorfs build/mirrorfs] [--workdir DIR] [--repeat 3]
-                    [--size-mib 1024] [--files 10000] [--only NAME ...]
+  bench/fs_bench.py [--mirrorfs build/mirrorfs]
+                    [--naive build/bench/naive_passthrough]
+                    [--columns native mirrorfs nojournal naive]
+                    [--workdir DIR] [--repeat 3] [--size-mib 1024]
+                    [--files 10000] [--tree-files 100000] [--rand-mib 256]
+                    [--only NAME ...] [--keep]
 
-Creates WORKDIR/native, WORKDIR/backing, WORKDIR/mnt and WORKDIR/state on
-one file system (WORKDIR defaults to a fresh directory under /var/tmp: a
-disk, never tmpfs), starts `mirrorfs mount WORKDIR/backing WORKDIR/mnt
---state WORKDIR/state -f` in the background, waits for the mount, runs
-every workload --repeat times on WORKDIR/native and on WORKDIR/mnt (the
-two alternating, so drift hits both alike), unmounts, and prints the
-median seconds of each side and the ratio mirrorfs/native (> 1: mirrorfs
-is slower). Needs root only for the mount and for umount.
+Columns (every FUSE column has its own BACKING, mount point and state dir
+under WORKDIR, a fresh directory under /var/tmp by default: a disk, never
+tmpfs):
+  native     WORKDIR/native, no FUSE
+  mirrorfs   `mirrorfs mount BACKING MNT --state STATE -f` (journaling)
+  nojournal  the same with --no-journal (records nothing): the journal's
+             cost is mirrorfs vs nojournal
+  naive      `naive_passthrough BACKING MNT -f`: libfuse's high-level API
+             with its defaults, the reference a first FUSE fs reaches
 
-Workloads (each on a fresh subdirectory, so both sides start alike):
-  seqwrite    1 GiB in 1 MiB write()s to a new file, then fsync
-  seqread     that file read in 1 MiB read()s, its cached pages dropped
-              first with posix_fadvise(DONTNEED) (the mount's pages and
-              the backing file's, not the whole machine's page cache):
-              "cold" reads come from the disk
-  seqread-b   the same with only the mount's pages dropped (the backing
-              file stays cached): the cost of going through the daemon;
-              natively this equals a cached read
-  randwrite   20,000 pwrite()s of 4 KiB at random aligned offsets in that
-              file, then close (which journals the extents on mirrorfs)
-  create      10,000 files: open(O_CREAT) + 4 KiB write + close each
-  stat        stat() of those, after 1.5 s so the mount's 1 s entry and
-              attribute caches have expired (each stat asks the daemon)
-  unlink      unlink() of those
-  untar       `tar -xf` of a tarball of /usr/include (made once, untimed;
-              the tree is removed after each run, untimed)
+Every repeat mounts the FUSE columns afresh (so `find` sees cold caches on
+the mount side), runs each workload on every column (rotating which column
+goes first, so drift hits all alike), and unmounts. Workloads:
+  find       `find TREE -printf '%s\\n'` over --tree-files files in 100
+             directories, made natively in BACKING before mounting
+  seqwrite   fio: --size-mib in 1 MiB write()s to a new file + fsync
+  seqread    fio: that file in 1 MiB read()s, cold: its pages dropped with
+             posix_fadvise(DONTNEED) (fio's invalidate=1 for the file read;
+             the backing file's pages too), so the data comes from the disk
+  reread     the same with warm caches (an untimed read just before, and
+             invalidate=0): the mount's page cache, if it keeps it
+  randwrite  fio: --rand-mib of 4 KiB buffered pwrite()s at random offsets
+             in that file, then fsync
+  create     --files files: open(O_CREAT) + 4 KiB write + close each
+             (removed afterwards, untimed)
+  untar      `tar -xf` of a tarball of /usr/include (made once, untimed;
+             the tree is removed afterwards, untimed)
 
-Why Python, not C++: the driver mounts, unmounts, runs tar and keeps the
-tables; the timed loops are plain os.* calls, whose interpreter overhead
-(about a microsecond per call) is in both columns and small beside a FUSE
-round trip (tens of microseconds), so it biases the small-file ratios
-slightly towards 1, never away from it. Only the standard library is used.
+fio workloads are timed by fio's own job runtime (it includes the final
+fsync and excludes fio's ~0.3 s of start-up); the others by wall clock
+around the loop or command. Per-file page drops only, never
+/proc/sys/vm/drop_caches: the machine is shared.
+
+Output: median seconds per column, then performance relative to native
+(native_s / column_s: 1.0 = native speed, higher is better), mirrorfs vs
+naive (naive_s / mirrorfs_s: > 1, mirrorfs is faster), and the journal's
+cost (mirrorfs_s / nojournal_s - 1, in %). Needs root (mount, umount),
+/dev/fuse and fio. Only the standard library is used: the timed loops are
+plain os.* calls whose interpreter overhead (about a microsecond) is in
+every column and small beside a FUSE round trip.
 """
 import argparse
+import json
 import os
-import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -48,8 +62,14 @@ import tempfile
 import time
 
 MIB = 1 << 20
-WORKLOADS = ["seqwrite", "seqread", "seqread-b", "randwrite", "create",
-             "stat", "unlink", "untar"]
+WORKLOADS = ["find", "seqwrite", "seqread", "reread", "randwrite", "create",
+             "untar"]
+COLUMNS = ["native", "mirrorfs", "nojournal", "naive"]
+# Targets (issue): performance relative to native, for the mirrorfs column.
+TARGETS = {"seqwrite": 0.6, "seqread": 0.3, "reread": 0.9, "randwrite": 0.5,
+           "create": 0.3, "find": 0.5}
+NAIVE_TARGET = 1.5      # mirrorfs at least 1.5x the naive passthrough
+JOURNAL_TARGET = 5.0    # journaling within 5 % of --no-journal
 
 
 class BenchError(Exception):
@@ -65,76 +85,135 @@ def drop_pages(path):
         os.close(fd)
 
 
-class Side:
-    """One side of the comparison: where its files go, and (for mirrorfs)
-    where the same files sit in BACKING."""
+# --- columns and mounts ----------------------------------------------------
 
-    def __init__(self, name, root, backing=None):
-        self.name, self.root, self.backing = name, root, backing
+def raise_nofile():
+    """mirrorfs holds a descriptor per inode the kernel knows: `find` over
+    100,000 files needs more than a 20,000 hard limit. As root, raise the
+    daemon's hard limit to fs.nr_open (the daemon raises its soft limit)."""
+    with open("/proc/sys/fs/nr_open") as f:
+        nr_open = int(f.read())
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, max(hard, nr_open)))
+    except (ValueError, OSError):
+        pass  # not root: keep the limits
+
+class Column:
+    """One column: the directory the workloads use (`root`), and for FUSE
+    columns the BACKING directory under it and the daemon's command."""
+
+    def __init__(self, name, work, args):
+        self.name, self.proc = name, None
+        base = os.path.join(work, name)
+        if name == "native":
+            self.root = self.backing = base
+            self.cmd = None
+            os.makedirs(base, exist_ok=True)
+            return
+        self.backing = os.path.join(base, "backing")
+        self.root = os.path.join(base, "mnt")
+        state = os.path.join(base, "state")
+        for d in (self.backing, self.root, state):
+            os.makedirs(d, exist_ok=True)
+        if name == "naive":
+            self.cmd = [args.naive, self.backing, self.root, "-f"]
+        else:
+            self.cmd = [args.mirrorfs, "mount", self.backing, self.root,
+                        "--state", state, "-f"]
+            if name == "nojournal":
+                self.cmd.append("--no-journal")
+        self.log = os.path.join(base, "daemon.log")
 
     def path(self, *rel):
         return os.path.join(self.root, *rel)
 
     def backing_path(self, *rel):
-        return os.path.join(self.backing, *rel) if self.backing else None
+        return os.path.join(self.backing, *rel)
+
+    def mount(self, timeout=600.0):
+        if not self.cmd:
+            return
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(self.cmd, stdout=log, stderr=log,
+                                         preexec_fn=raise_nofile)
+        deadline = time.monotonic() + timeout  # mirrorfs scans BACKING first
+        while not os.path.ismount(self.root):
+            if self.proc.poll() is not None:
+                raise BenchError(f"{self.name}: daemon exited with "
+                                 f"{self.proc.returncode}, see {self.log}")
+            if time.monotonic() > deadline:
+                raise BenchError(f"{self.root} not mounted in {timeout} s")
+            time.sleep(0.02)
+
+    def unmount(self):
+        if not self.proc:
+            return
+        proc, self.proc = self.proc, None
+        for _ in range(100):
+            if subprocess.run(["umount", self.root]).returncode == 0:
+                break
+            time.sleep(0.1)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            subprocess.run(["umount", "-l", self.root])
+            raise BenchError(f"{self.name}: daemon did not exit after umount")
+        if proc.returncode != 0:
+            raise BenchError(f"{self.name}: daemon exited with "
+                             f"{proc.returncode}, see {self.log}")
 
 
-def seqwrite(side, run, args, buf):
-    d = side.path(f"seq{run}")
+# --- workloads -------------------------------------------------------------
+
+def fio(path, rw, bs, size, *extra):
+    """Runs one fio job on `path`; returns its runtime in seconds."""
+    cmd = ["fio", "--name=b", f"--filename={path}", f"--rw={rw}",
+           f"--bs={bs}", f"--size={size}", "--ioengine=psync",
+           "--fallocate=none", "--output-format=json", *extra]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise BenchError(f"fio failed on {path}: {r.stderr.strip()}")
+    job = json.loads(r.stdout[r.stdout.index("{"):])["jobs"][0]
+    if job["error"]:
+        raise BenchError(f"fio error {job['error']} on {path}")
+    return job["job_runtime"] / 1000.0
+
+
+def big(col):
+    return col.path("big")
+
+
+def w_seqwrite(col, run, args):
+    if os.path.exists(big(col)):
+        os.unlink(big(col))
+    return fio(big(col), "write", "1M", f"{args.size_mib}M", "--end_fsync=1")
+
+
+def w_seqread(col, run, args):
+    drop_pages(big(col))
+    if col.cmd:
+        drop_pages(col.backing_path("big"))
+    return fio(big(col), "read", "1M", f"{args.size_mib}M", "--invalidate=1")
+
+
+def w_reread(col, run, args):
+    fio(big(col), "read", "1M", f"{args.size_mib}M", "--invalidate=0")
+    return fio(big(col), "read", "1M", f"{args.size_mib}M", "--invalidate=0")
+
+
+def w_randwrite(col, run, args):
+    return fio(big(col), "randwrite", "4k", f"{args.size_mib}M",
+               f"--io_size={args.rand_mib}M", "--invalidate=0",
+               "--end_fsync=1", f"--randseed={run + 1}")
+
+
+def w_create(col, run, args):
+    d = col.path(f"small{run}")
     os.mkdir(d)
-    path = os.path.join(d, "big")
-    t = time.perf_counter()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    for _ in range(args.size_mib):
-        os.write(fd, buf)
-    os.fsync(fd)
-    os.close(fd)
-    elapsed = time.perf_counter() - t
-    side.big = path
-    side.big_backing = side.backing_path(f"seq{run}", "big")
-    return elapsed
-
-
-def seqread(side, run, args, buf, keep_backing=False):
-    drop_pages(side.big)
-    if side.big_backing and not keep_backing:
-        drop_pages(side.big_backing)
-    elif side.big_backing:
-        with open(side.big_backing, "rb") as f:  # make sure it is cached
-            while f.readinto(buf):
-                pass
-    t = time.perf_counter()
-    fd = os.open(side.big, os.O_RDONLY)
-    total = 0
-    while True:
-        n = os.readv(fd, [buf])
-        if n == 0:
-            break
-        total += n
-    os.close(fd)
-    elapsed = time.perf_counter() - t
-    if total != args.size_mib * MIB:
-        raise BenchError(f"{side.name}: read {total} bytes of {side.big}")
-    return elapsed
-
-
-def randwrite(side, run, args, buf):
-    rng = random.Random(run)
-    blocks = args.size_mib * MIB // 4096
-    offsets = [rng.randrange(blocks) * 4096 for _ in range(args.rand_ops)]
-    page = bytes(buf[:4096])
-    t = time.perf_counter()
-    fd = os.open(side.big, os.O_WRONLY)
-    for off in offsets:
-        os.pwrite(fd, page, off)
-    os.close(fd)
-    return time.perf_counter() - t
-
-
-def create(side, run, args, buf):
-    d = side.path(f"small{run}")
-    os.mkdir(d)
-    page = bytes(buf[:4096])
+    page = b"x" * 4096
     names = [os.path.join(d, f"f{i:05d}") for i in range(args.files)]
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
     t = time.perf_counter()
@@ -143,149 +222,177 @@ def create(side, run, args, buf):
         os.write(fd, page)
         os.close(fd)
     elapsed = time.perf_counter() - t
-    side.small = names
-    return elapsed
-
-
-def stat(side, run, args, buf):
-    time.sleep(1.5)
-    t = time.perf_counter()
-    for p in side.small:
-        os.stat(p)
-    return time.perf_counter() - t
-
-
-def unlink(side, run, args, buf):
-    t = time.perf_counter()
-    for p in side.small:
-        os.unlink(p)
-    return time.perf_counter() - t
-
-
-def untar(side, run, args, buf):
-    d = side.path(f"tar{run}")
-    os.mkdir(d)
-    t = time.perf_counter()
-    subprocess.run(["tar", "-xf", args.tarball, "-C", d], check=True)
-    elapsed = time.perf_counter() - t
-    # Untimed: the daemon holds a descriptor per inode the kernel knows;
-    # trees left behind would pile up towards RLIMIT_NOFILE.
+    # Untimed: the daemon holds a descriptor per inode the kernel knows.
     shutil.rmtree(d)
     return elapsed
 
 
-STEPS = {
-    "seqwrite": seqwrite,
-    "seqread": seqread,
-    "seqread-b": lambda s, r, a, b: seqread(s, r, a, b, keep_backing=True),
-    "randwrite": randwrite,
-    "create": create,
-    "stat": stat,
-    "unlink": unlink,
-    "untar": untar,
-}
+def w_untar(col, run, args):
+    d = col.path(f"tar{run}")
+    os.mkdir(d)
+    t = time.perf_counter()
+    subprocess.run(["tar", "-xf", args.tarball, "-C", d], check=True)
+    elapsed = time.perf_counter() - t
+    shutil.rmtree(d)  # untimed
+    return elapsed
 
 
-def wait_mounted(mnt, proc, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if os.path.ismount(mnt):
-            return
-        if proc.poll() is not None:
-            raise BenchError(f"mirrorfs mount exited with {proc.returncode}")
-        time.sleep(0.02)
-    raise BenchError(f"{mnt} not mounted within {timeout} s")
+def w_find(col, run, args):
+    t = time.perf_counter()
+    r = subprocess.run(["find", col.path("tree"), "-printf", "%s\\n"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    elapsed = time.perf_counter() - t
+    if r.returncode != 0:  # e.g. EMFILE in the daemon: report, go on
+        err = r.stderr.decode(errors="replace").splitlines()
+        print(f"{col.name}: find failed ({len(err)} errors), e.g. "
+              f"{err[0] if err else '?'}", file=sys.stderr)
+        return None
+    n = r.stdout.count(b"\n")
+    if n < args.tree_files:
+        raise BenchError(f"{col.name}: find saw {n} entries")
+    return elapsed
 
 
-def unmount(mnt, proc):
-    for _ in range(100):
-        if subprocess.run(["umount", mnt]).returncode == 0:
-            break
-        time.sleep(0.1)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-        subprocess.run(["umount", "-l", mnt])
-        raise BenchError("the daemon did not exit after umount")
-    if proc.returncode != 0:
-        raise BenchError(f"the daemon exited with {proc.returncode}")
+STEPS = {"find": w_find, "seqwrite": w_seqwrite, "seqread": w_seqread,
+         "reread": w_reread, "randwrite": w_randwrite, "create": w_create,
+         "untar": w_untar}
 
 
-def main():
+def make_tree(top, files):
+    """Makes `files` empty files in 100 directories, natively."""
+    done = os.path.join(top, ".complete")
+    if os.path.exists(done):
+        return
+    per_dir = -(-files // 100)
+    for i in range(files):
+        d = os.path.join(top, f"d{i // per_dir:03d}")
+        if i % per_dir == 0:
+            os.makedirs(d, exist_ok=True)
+        os.close(os.open(os.path.join(d, f"f{i:06d}"),
+                         os.O_WRONLY | os.O_CREAT, 0o644))
+    open(done, "w").close()
+
+
+# --- driver and report -----------------------------------------------------
+
+def run_all(cols, only, args):
+    times = {w: {c.name: [] for c in cols} for w in only}
+    for run in range(args.repeat):
+        try:
+            for c in cols:
+                c.mount()
+            for w in only:
+                k = run % len(cols)
+                for c in cols[k:] + cols[:k]:  # rotate who goes first
+                    times[w][c.name].append(STEPS[w](c, run, args))
+                if w == "find":  # let the daemons forget the tree's inodes
+                    for c in cols:
+                        c.unmount()
+                        c.mount()
+        finally:
+            for c in cols:
+                c.unmount()
+        print(f"repeat {run + 1}/{args.repeat} done", file=sys.stderr)
+    return times
+
+
+def fmt_ratio(num, den, fmt="{:.2f}"):
+    return fmt.format(num / den) if num and den else "-"
+
+
+def target_note(w, med):
+    m, nj, nv, nat = (med.get(k) for k in ("mirrorfs", "nojournal", "naive",
+                                           "native"))
+    notes = []
+    if w in TARGETS and m is None and "mirrorfs" in med:
+        return "MISSED (failed)"
+    if w in TARGETS and m and nat:
+        ok = nat / m >= TARGETS[w]
+        notes.append(f"≥{TARGETS[w]}: {'met' if ok else 'MISSED'}")
+    if w in TARGETS and m and nv:
+        ok = nv / m >= NAIVE_TARGET
+        notes.append(f"≥{NAIVE_TARGET}× naive: {'met' if ok else 'MISSED'}")
+    if m and nj:
+        ok = (m / nj - 1) * 100 <= JOURNAL_TARGET
+        notes.append(f"journal ≤{JOURNAL_TARGET:.0f}%: "
+                     f"{'met' if ok else 'MISSED'}")
+    return "; ".join(notes)
+
+
+def report(times, cols, only, args, work):
+    names = [c.name for c in cols]
+    fuse = [n for n in names if n != "native"]
+    failed = "FAILED: the workload failed on that column (see stderr)"
+    print(f"# fs_bench: {' '.join(sys.argv)}")
+    print(f"# kernel {os.uname().release}; {args.repeat} repeats, median "
+          f"seconds; workdir {work}")
+    print("# perf vs native = native_s / column_s (1.0 = native speed, "
+          "higher is better); mirrorfs/naive = naive_s / mirrorfs_s "
+          "(> 1: mirrorfs faster); journal cost = mirrorfs_s / "
+          f"nojournal_s - 1; {failed}")
+    head = ["workload"] + [f"{n} s" for n in names] + \
+        [f"{n} perf" for n in fuse if "native" in names] + \
+        ["mirrorfs/naive", "journal cost", "targets (mirrorfs)"]
+    print("| " + " | ".join(head) + " |")
+    print("| --- " + "| ---: " * (len(head) - 2) + "| --- |")
+    for w in only:
+        med = {n: None if None in times[w][n] else
+               statistics.median(times[w][n]) for n in names}
+        row = [w] + ["FAILED" if med[n] is None else f"{med[n]:.3f}"
+                     for n in names]
+        if "native" in names:
+            row += [fmt_ratio(med["native"], med[n]) for n in fuse]
+        row.append(fmt_ratio(med.get("naive"), med.get("mirrorfs")))
+        m, nj = med.get("mirrorfs"), med.get("nojournal")
+        row.append(f"{(m / nj - 1) * 100:+.1f}%" if m and nj else "-")
+        row.append(target_note(w, med))
+        print("| " + " | ".join(row) + " |")
+
+
+def parse_args():
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--mirrorfs",
                     default=os.path.join(repo, "build", "mirrorfs"))
+    ap.add_argument("--naive", default=os.path.join(
+        repo, "build", "bench", "naive_passthrough"))
+    ap.add_argument("--columns", nargs="+", choices=COLUMNS, default=COLUMNS,
+                    help="columns to measure (default: all four)")
     ap.add_argument("--workdir", help="default: a new dir under /var/tmp")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--size-mib", type=int, default=1024)
+    ap.add_argument("--rand-mib", type=int, default=256,
+                    help="bytes written by randwrite, MiB (default 256)")
     ap.add_argument("--files", type=int, default=10000)
-    ap.add_argument("--rand-ops", type=int, default=20000)
+    ap.add_argument("--tree-files", type=int, default=100000)
     ap.add_argument("--only", nargs="+", choices=WORKLOADS)
     ap.add_argument("--keep", action="store_true", help="keep WORKDIR")
-    args = ap.parse_args()
+    return ap.parse_args()
+
+
+def main():
+    args = parse_args()
     only = args.only or WORKLOADS
     # What the later steps read was made by the earlier ones.
-    if {"seqread", "seqread-b", "randwrite"} & set(only):
+    if {"seqread", "reread", "randwrite"} & set(only):
         only = sorted(set(only) | {"seqwrite"}, key=WORKLOADS.index)
-    if {"stat", "unlink"} & set(only):
-        only = sorted(set(only) | {"create", "unlink"}, key=WORKLOADS.index)
-
+    if shutil.which("fio") is None and "seqwrite" in only:
+        raise BenchError("fio not found (apt-get install fio)")
     work = args.workdir or tempfile.mkdtemp(prefix="fs_bench_", dir="/var/tmp")
-    os.makedirs(work, exist_ok=True)
-    dirs = {k: os.path.join(work, k)
-            for k in ("native", "backing", "mnt", "state")}
-    for d in dirs.values():
-        os.makedirs(d, exist_ok=True)
+    cols = [Column(n, work, args) for n in COLUMNS if n in args.columns]
     args.tarball = os.path.join(work, "include.tar")
-    if "untar" in only:
-        subprocess.run(["tar", "-cf", args.tarball, "-C", "/usr", "include"],
-                       check=True)
-
-    log = open(os.path.join(dirs["state"], "mount.log"), "ab")
-    proc = subprocess.Popen(
-        [args.mirrorfs, "mount", dirs["backing"], dirs["mnt"], "--state",
-         dirs["state"], "-f"], stderr=log, stdout=log)
-    sides = [Side("native", dirs["native"]),
-             Side("mirrorfs", dirs["mnt"], dirs["backing"])]
-    times = {w: {s.name: [] for s in sides} for w in only}
-    buf = bytearray(os.urandom(MIB))
     try:
-        wait_mounted(dirs["mnt"], proc)
-        for run in range(args.repeat):
-            for w in only:
-                # Alternate which side goes first.
-                order = sides if run % 2 == 0 else sides[::-1]
-                for s in order:
-                    times[w][s.name].append(STEPS[w](s, run, args, buf))
-            print(f"repeat {run + 1}/{args.repeat} done", file=sys.stderr)
+        if "untar" in only:
+            subprocess.run(["tar", "-cf", args.tarball, "-C", "/usr",
+                            "include"], check=True)
+        if "find" in only:
+            for c in cols:
+                make_tree(c.backing_path("tree"), args.tree_files)
+        times = run_all(cols, only, args)
     finally:
-        unmount(dirs["mnt"], proc)
         if not args.keep and not args.workdir:
             shutil.rmtree(work, ignore_errors=True)
-
-    units = {"seqwrite": args.size_mib, "seqread": args.size_mib,
-             "seqread-b": args.size_mib}
-    print(f"# fs_bench: {' '.join(sys.argv)}")
-    print(f"# kernel {os.uname().release}; {args.repeat} repeats, medians; "
-          f"workdir {work}")
-    print("| workload | native s | mirrorfs s | mirrorfs/native | native | "
-          "mirrorfs |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
-    for w in only:
-        nat = statistics.median(times[w]["native"])
-        mfs = statistics.median(times[w]["mirrorfs"])
-        if w in units:
-            rate = lambda s: f"{units[w] / s:.0f} MiB/s"
-        else:
-            count = {"randwrite": args.rand_ops, "untar": None}.get(
-                w, args.files)
-            rate = (lambda s: f"{count / s:.0f} op/s") if count else \
-                (lambda s: "")
-        print(f"| {w} | {nat:.3f} | {mfs:.3f} | {mfs / nat:.2f} | "
-              f"{rate(nat)} | {rate(mfs)} |")
+    report(times, cols, only, args, work)
 
 
 if __name__ == "__main__":
