@@ -175,9 +175,15 @@ Status run_mount(MountOptions opt) {
   fuse_session* se = fuse_session_new(&fargs, &operations(),
                                       sizeof(fuse_lowlevel_ops), fs.get());
   if (se == nullptr) {
+    fuse_opt_free_args(&fargs);
     return Status::invalid_argument("cannot start a FUSE session (bad -o?)");
   }
-  auto destroy = [&] { fuse_session_destroy(se); };
+  // fuse_session_new parsed fargs into an allocated copy: freed with the
+  // session.
+  auto destroy = [&] {
+    fuse_session_destroy(se);
+    fuse_opt_free_args(&fargs);
+  };
   if (fuse_set_signal_handlers(se) != 0) {
     destroy();
     return Status::internal("cannot install signal handlers");

@@ -173,7 +173,8 @@ std::string compare_trees(const std::string& a, const std::string& b) {
     std::set<std::string> out;
     for (auto it = stdfs::recursive_directory_iterator(root);
          it != stdfs::recursive_directory_iterator(); ++it) {
-      out.insert(stdfs::relative(it->path(), root).string());
+      // Not stdfs::relative: it resolves symlinks, which may loop.
+      out.insert(it->path().string().substr(root.size() + 1));
     }
     return out;
   };
