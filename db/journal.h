@@ -54,13 +54,15 @@ struct JournalRecord {
 class JournalBatch {
  public:
   void add(JournalRecord r) { records_.push_back(std::move(r)); }
+  void add(JournalKind kind, uint64_t file_id, std::string path,
+           std::string path2 = {}, uint64_t off = 0, uint64_t len = 0,
+           std::vector<uint8_t> data = {}) {
+    records_.push_back(JournalRecord{0, kind, file_id, std::move(path),
+                                     std::move(path2), off, len,
+                                     std::move(data)});
+  }
   void add_extent(uint64_t file_id, uint64_t off, uint64_t len) {
-    JournalRecord r;
-    r.kind = JournalKind::kExtent;
-    r.file_id = file_id;
-    r.off = off;
-    r.len = len;
-    records_.push_back(std::move(r));
+    add(JournalKind::kExtent, file_id, {}, {}, off, len);
   }
   size_t size() const { return records_.size(); }
   bool empty() const { return records_.empty(); }

@@ -41,6 +41,13 @@ db::FileAttrs attrs_from_stat(const struct stat& st) {
   return a;
 }
 
+db::FileAttrs restat(const db::FileAttrs& old, const struct stat& st) {
+  db::FileAttrs a = attrs_from_stat(st);
+  a.hash = old.hash;
+  a.target = old.target;
+  return a;
+}
+
 bool content_may_differ(const db::FileAttrs& cat, const struct stat& st) {
   return cat.backing_ino != st.st_ino ||
          cat.size != static_cast<uint64_t>(st.st_size) ||

@@ -21,6 +21,10 @@ int64_t ctime_ns(const struct stat& st);
 // `target` are left empty for the caller.
 db::FileAttrs attrs_from_stat(const struct stat& st);
 
+// attrs_from_stat(st), keeping what the catalog row `old` knows beyond a
+// stat: the replicated hash and the symlink target.
+db::FileAttrs restat(const db::FileAttrs& old, const struct stat& st);
+
 // True if the backing file may hold other content than the catalog row
 // describes: another inode, size, mtime or ctime. (ctime moves with every
 // change of content or metadata, including ones that reset mtime.)

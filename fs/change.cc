@@ -21,24 +21,7 @@ Result<std::string> ChangeApplier::path_of(FileId id) {
 // catalog knows beyond the stat (replicated hash, symlink target).
 Status ChangeApplier::refresh(FileId id, const struct stat& st) {
   MIRRORFS_ASSIGN_OR_RETURN(old, catalog_.get(id));
-  db::FileAttrs a = attrs_from_stat(st);
-  a.hash = old.hash;
-  a.target = old.target;
-  return catalog_.set(id, a);
-}
-
-void ChangeApplier::add(JournalKind kind, FileId id, std::string path,
-                        std::string path2, uint64_t off, uint64_t len,
-                        std::vector<uint8_t> data) {
-  db::JournalRecord r;
-  r.kind = kind;
-  r.file_id = id;
-  r.path = std::move(path);
-  r.path2 = std::move(path2);
-  r.off = off;
-  r.len = len;
-  r.data = std::move(data);
-  batch_.add(std::move(r));
+  return catalog_.set(id, restat(old, st));
 }
 
 Status ChangeApplier::apply(const Change& c) {
@@ -70,7 +53,7 @@ Status ChangeApplier::create(const Change& c) {
   attrs.target = c.text;
   MIRRORFS_ASSIGN_OR_RETURN(id, catalog_.create(parent, c.name, attrs));
   MIRRORFS_ASSIGN_OR_RETURN(dir, path_of(parent));
-  add(c.kind, id, join_path(dir, c.name), c.text, 0, 0,
+  batch_.add(c.kind, id, join_path(dir, c.name), c.text, 0, 0,
       payload_from_stat(c.st).encode());
   return Status::ok();
 }
@@ -81,7 +64,7 @@ Status ChangeApplier::link(const Change& c) {
   MIRRORFS_ASSIGN_OR_RETURN(parent, file_of(c.parent2));
   MIRRORFS_RETURN_IF_ERROR(catalog_.link(id, parent, c.name2));
   MIRRORFS_ASSIGN_OR_RETURN(dir, path_of(parent));
-  add(JournalKind::kLink, id, old_path, join_path(dir, c.name2));
+  batch_.add(JournalKind::kLink, id, old_path, join_path(dir, c.name2));
   return c.has_stat ? refresh(id, c.st) : Status::ok();
 }
 
@@ -89,7 +72,7 @@ Status ChangeApplier::remove(const Change& c) {
   MIRRORFS_ASSIGN_OR_RETURN(parent, file_of(c.parent));
   MIRRORFS_ASSIGN_OR_RETURN(id, catalog_.lookup(parent, c.name));
   MIRRORFS_ASSIGN_OR_RETURN(dir, path_of(parent));
-  add(c.kind, id, join_path(dir, c.name));
+  batch_.add(c.kind, id, join_path(dir, c.name));
   MIRRORFS_RETURN_IF_ERROR(catalog_.unlink(parent, c.name));
   // The inode lives on under its other names: its ctime moved.
   if (c.has_stat && catalog_.get(id).is_ok()) return refresh(id, c.st);
@@ -102,7 +85,7 @@ Status ChangeApplier::rename(const Change& c) {
   MIRRORFS_ASSIGN_OR_RETURN(id, catalog_.lookup(from_parent, c.name));
   MIRRORFS_ASSIGN_OR_RETURN(from_dir, path_of(from_parent));
   MIRRORFS_ASSIGN_OR_RETURN(to_dir, path_of(to_parent));
-  add(JournalKind::kRename, id, join_path(from_dir, c.name),
+  batch_.add(JournalKind::kRename, id, join_path(from_dir, c.name),
       join_path(to_dir, c.name2), c.off);
   if (c.off & RENAME_EXCHANGE) {
     MIRRORFS_RETURN_IF_ERROR(
@@ -133,21 +116,21 @@ Status ChangeApplier::on_file(const Change& c) {
   switch (c.kind) {
     case JournalKind::kExtent:
       for (const Extent& e : c.extents) {
-        add(JournalKind::kExtent, id, {}, {}, e.off, e.len);
+        batch_.add(JournalKind::kExtent, id, {}, {}, e.off, e.len);
       }
       break;
     case JournalKind::kDirty:
-      add(JournalKind::kDirty, id, path);
+      batch_.add(JournalKind::kDirty, id, path);
       break;
     case JournalKind::kTruncate:
-      add(JournalKind::kTruncate, id, path, {}, c.off);
+      batch_.add(JournalKind::kTruncate, id, path, {}, c.off);
       break;
     case JournalKind::kSetattr:
-      add(JournalKind::kSetattr, id, path, {}, 0, 0, c.data);
+      batch_.add(JournalKind::kSetattr, id, path, {}, 0, 0, c.data);
       break;
     case JournalKind::kSetxattr:
     case JournalKind::kRemovexattr:
-      add(c.kind, id, path, c.text, 0, 0, c.data);
+      batch_.add(c.kind, id, path, c.text, 0, 0, c.data);
       break;
     default:
       return Status::internal("not a file change: kind " +

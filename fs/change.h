@@ -54,9 +54,6 @@ class ChangeApplier {
   Result<db::FileId> file_of(uint64_t ino);
   Result<std::string> path_of(db::FileId id);
   Status refresh(db::FileId id, const struct stat& st);
-  void add(db::JournalKind kind, db::FileId id, std::string path,
-           std::string path2 = {}, uint64_t off = 0, uint64_t len = 0,
-           std::vector<uint8_t> data = {});
 
   Status create(const Change& c);
   Status link(const Change& c);

@@ -105,9 +105,7 @@ class Scanner {
     MIRRORFS_ASSIGN_OR_RETURN(root, catalog_.get(db::kRootId));
     if (root.backing_ino != st.st_ino || root.mode != st.st_mode ||
         root.uid != st.st_uid || root.gid != st.st_gid) {
-      FileAttrs a = attrs_from_stat(st);
-      a.hash = root.hash;
-      MIRRORFS_RETURN_IF_ERROR(catalog_.set(db::kRootId, a));
+      MIRRORFS_RETURN_IF_ERROR(catalog_.set(db::kRootId, restat(root, st)));
     }
     return scan_dir(fd, db::kRootId, "");
   }
@@ -117,13 +115,8 @@ class Scanner {
  private:
   void add(JournalKind kind, FileId id, std::string path,
            std::string path2 = {}, std::vector<uint8_t> data = {}) {
-    db::JournalRecord r;
-    r.kind = kind;
-    r.file_id = id;
-    r.path = std::move(path);
-    r.path2 = std::move(path2);
-    r.data = std::move(data);
-    batch_.add(std::move(r));
+    batch_.add(kind, id, std::move(path), std::move(path2), 0, 0,
+               std::move(data));
     ++stats.records;
   }
 
@@ -273,10 +266,7 @@ class Scanner {
     }
     if (!differs) return Status::ok();
     ++stats.changed;
-    FileAttrs a = attrs_from_stat(st);
-    a.hash = cat.hash;
-    a.target = cat.target;
-    return catalog_.set(id, a);
+    return catalog_.set(id, restat(cat, st));
   }
 
   db::Database& db_;

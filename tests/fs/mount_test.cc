@@ -108,6 +108,9 @@ TEST_F(MountTest, CleanRestartFindsNothingToJournal) {
   ASSERT_EQ(::mkdir(m("d").c_str(), 0700), 0);
   std::ofstream(m("d/b")) << "more";
   ASSERT_EQ(::symlink("a", m("d/s").c_str()), 0);
+  // A rename refreshes the moved entry's catalog row: a symlink's target
+  // must survive that, or the next scan sees it retargeted.
+  ASSERT_EQ(::rename(m("d/s").c_str(), m("d/s2").c_str()), 0);
   ASSERT_EQ(::chmod(m("a").c_str(), 0640), 0);
   EXPECT_EQ(unmount(), 0);
   const uint64_t seq = last_seq();
