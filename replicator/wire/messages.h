@@ -1,0 +1,217 @@
+// The messages of the mirrorfs wire protocol, as C++ values. The byte
+// layout of each (and the frame around it) is in docs/protocol.md; the
+// codec (wire/codec.h) is the only code that turns bytes into these and
+// back, and it checks every length against the limits below.
+//
+// A connection is a TLS 1.3 stream of frames. The replicator (client)
+// sends Hello, then requests; the mirror (server) answers each request
+// with exactly one final response carrying the same request id (Ok,
+// Error, BasisMismatch, SigEnd or Ack), possibly preceded by SigData
+// frames. Requests are pipelined: the client does not wait for a response
+// before sending the next request, and the server applies them in the
+// order received.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace mirrorfs::replicator::wire {
+
+inline constexpr uint32_t kProtocolVersion = 1;
+
+// Frame header: le32 body length, u8 type, u8 flags, le16 reserved (0),
+// le64 request id. 16 bytes.
+inline constexpr size_t kFrameHeaderLen = 16;
+// Hard limits. A frame or field over them is a protocol error that ends
+// the connection; nothing is allocated before the check.
+inline constexpr uint32_t kMaxFrameBody = (1u << 20) + 64 * 1024;
+inline constexpr size_t kMaxChunk = 1u << 20;  // FileData/SigData bytes,
+                                               // after decompression too
+inline constexpr size_t kMaxPath = 4096;       // bytes, relative path
+inline constexpr size_t kMaxXattrName = 255;
+inline constexpr size_t kMaxXattrValue = 64 * 1024;
+inline constexpr size_t kMaxLinks = 1024;  // FileEnd::links entries
+inline constexpr size_t kMaxText = 4096;   // names, error messages
+
+// Frame flags.
+inline constexpr uint8_t kFlagZstd = 1;  // body of FileData/SigData is zstd
+
+enum class Type : uint8_t {
+  kHello = 1,
+  kHelloOk = 2,
+  // Entry operations (client -> server), each answered by Ok or Error.
+  kMkdir = 10,
+  kMknod = 11,
+  kSymlink = 12,
+  kLink = 13,
+  kUnlink = 14,
+  kRmdir = 15,
+  kRename = 16,
+  kSetattr = 17,
+  kSetxattr = 18,
+  kRemovexattr = 19,
+  // Content (client -> server): FileBegin, FileData*, FileEnd under one
+  // request id, answered by Ok, BasisMismatch or Error.
+  kFileBegin = 30,
+  kFileData = 31,
+  kFileEnd = 32,
+  // Signature of what the mirror holds: answered by SigData* then SigEnd
+  // (or Error).
+  kSigRequest = 40,
+  kSigData = 41,
+  kSigEnd = 42,
+  // Barrier: answered by Ack once everything before it is applied and
+  // durable on the mirror.
+  kBarrier = 50,
+  kAck = 51,
+  // Final responses (server -> client).
+  kOk = 60,
+  kError = 61,
+  kBasisMismatch = 62,
+};
+
+using Hash = std::array<uint8_t, 32>;  // core/content_hash.h
+
+// Attributes to set. Bits of `valid` say which fields carry meaning
+// (values as db/attr_payload.h: 1 mode, 2 uid, 4 gid, 16 atime, 32 mtime,
+// 64 rdev; 8, size, is never sent: size is content).
+struct Attrs {
+  uint32_t valid = 0;
+  uint32_t mode = 0;  // st_mode, type bits included
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  int64_t atime_ns = 0;
+  int64_t mtime_ns = 0;
+  uint64_t rdev = 0;
+  bool operator==(const Attrs&) const = default;
+};
+
+struct Hello {  // client -> server, first frame, request id 0
+  uint32_t version = kProtocolVersion;
+  uint64_t capabilities = 0;  // none defined in version 1
+  std::string client_name;    // free text for logs (host name)
+  bool operator==(const Hello&) const = default;
+};
+
+struct HelloOk {  // server -> client, request id 0
+  uint32_t version = kProtocolVersion;
+  uint64_t capabilities = 0;
+  std::string mirror_id;     // stable id of this mirror root (hex)
+  uint64_t applied_seq = 0;  // highest journal seq of this client applied
+                             // and durable here (0: none)
+  bool operator==(const HelloOk&) const = default;
+};
+
+// An entry operation. Which fields are on the wire depends on the type:
+//   Mkdir      seq path attrs
+//   Mknod      seq path attrs (mode holds the type; rdev)
+//   Symlink    seq path path2 (the link's text) attrs
+//   Link       seq path (existing) path2 (new name)
+//   Unlink     seq path
+//   Rmdir      seq path
+//   Rename     seq path path2 flags (1 NOREPLACE, 2 EXCHANGE)
+//   Setattr    seq path attrs
+//   Setxattr   seq path path2 (attribute name) value
+//   Removexattr seq path path2 (attribute name)
+// Other fields stay at their defaults and are not encoded.
+struct EntryOp {
+  Type type = Type::kMkdir;
+  uint64_t seq = 0;  // journal seq of the change; strictly increasing
+                     // over the entry operations of a connection
+  std::string path;
+  std::string path2;
+  uint32_t flags = 0;
+  Attrs attrs;
+  std::vector<uint8_t> value;
+  bool operator==(const EntryOp&) const = default;
+};
+
+// Starts a content update of `path`: the new content is the result of
+// applying the delta that follows (FileData) to the basis. The basis is
+// `basis_path` (usually `path` itself; another path for copies and
+// save-by-rename), which the mirror must hold with content hash
+// `basis_hash`, else it answers BasisMismatch. `has_basis` false: no
+// basis, the delta holds literals only (a new file).
+struct FileBegin {
+  uint64_t seq = 0;  // journal seq this content is at least as new as
+  std::string path;
+  bool has_basis = false;
+  std::string basis_path;
+  Hash basis_hash{};
+  uint64_t new_size = 0;
+  bool operator==(const FileBegin&) const = default;
+};
+
+struct FileData {  // a piece of the librsync delta stream, in order
+  std::vector<uint8_t> bytes;  // decompressed, at most kMaxChunk
+  bool operator==(const FileData&) const = default;
+};
+
+// Ends a content update: the mirror checks the result has `new_hash`,
+// applies `attrs`, renames it over `path` and makes each of `links`
+// (other names of the same file) a hard link to it.
+struct FileEnd {
+  Hash new_hash{};
+  Attrs attrs;
+  std::vector<std::string> links;
+  bool operator==(const FileEnd&) const = default;
+};
+
+struct SigRequest {  // the signature of the mirror's file at path
+  std::string path;
+  bool operator==(const SigRequest&) const = default;
+};
+
+struct SigData {  // a piece of the signature file (librsync format)
+  std::vector<uint8_t> bytes;
+  bool operator==(const SigData&) const = default;
+};
+
+struct SigEnd {
+  bool exists = false;  // false: no regular file at path (no SigData sent)
+  Hash hash{};          // content hash of the file signed
+  uint64_t size = 0;
+  bool operator==(const SigEnd&) const = default;
+};
+
+struct Barrier {
+  uint64_t seq = 0;  // every change up to seq has been sent
+  bool operator==(const Barrier&) const = default;
+};
+
+struct Ack {
+  uint64_t seq = 0;  // every change up to seq is applied and durable
+  bool operator==(const Ack&) const = default;
+};
+
+struct Ok {
+  bool operator==(const Ok&) const = default;
+};
+
+struct Error {
+  uint32_t code = 0;   // mirrorfs::Code
+  int32_t err = 0;     // errno on the mirror, 0 if none
+  std::string message;  // one line
+  bool operator==(const Error&) const = default;
+};
+
+struct BasisMismatch {
+  bool exists = false;  // the mirror holds a regular file at basis_path
+  Hash actual_hash{};
+  bool operator==(const BasisMismatch&) const = default;
+};
+
+using Body = std::variant<Hello, HelloOk, EntryOp, FileBegin, FileData, FileEnd,
+                          SigRequest, SigData, SigEnd, Barrier, Ack, Ok, Error,
+                          BasisMismatch>;
+
+struct Message {
+  uint64_t request_id = 0;
+  Body body;
+  bool operator==(const Message&) const = default;
+};
+
+}  // namespace mirrorfs::replicator::wire
