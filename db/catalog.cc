@@ -97,6 +97,8 @@ Result<std::unique_ptr<Catalog>> Catalog::open(Database& db) {
       {&c->list_,
        "SELECT name, inode FROM names WHERE parent = ?1 ORDER BY name"},
       {&c->count_, "SELECT count(*) FROM inodes"},
+      {&c->names_of_,
+       "SELECT parent, name FROM names WHERE inode = ?1 ORDER BY parent, name"},
   };
   for (const auto& [st, text] : sql) {
     MIRRORFS_ASSIGN_OR_RETURN(p, db.prepare(text));
@@ -252,6 +254,30 @@ Result<std::string> Catalog::path_of(FileId id) {
     path += *it;
   }
   return path;
+}
+
+Result<std::vector<std::string>> Catalog::paths_of(FileId id) {
+  MIRRORFS_ASSIGN_OR_RETURN(txn, Transaction::begin(db_, Kind::kRead));
+  std::vector<std::pair<FileId, std::string>> names;
+  {
+    Use st(names_of_);
+    st->bind(1, i64(id));
+    for (;;) {
+      MIRRORFS_ASSIGN_OR_RETURN(row, st->step());
+      if (!row) break;
+      names.emplace_back(u64(st->column_int(0)), st->column_text(1));
+    }
+  }
+  std::vector<std::string> out;
+  for (const auto& [parent, name] : names) {
+    if (parent == kRootId) {
+      out.push_back(name);
+      continue;
+    }
+    MIRRORFS_ASSIGN_OR_RETURN(dir, path_of(parent));
+    out.push_back(dir + "/" + name);
+  }
+  return out;
 }
 
 Status Catalog::unlink(FileId parent, std::string_view name) {

@@ -92,6 +92,11 @@ class Catalog {
   // Removes a name. The inode goes with its last name. A directory must be
   // empty (kInvalidArgument "not empty", errno ENOTEMPTY). The caller keeps
   // any open backing fd alive itself: the catalog holds no open counts.
+  // Every path of the inode (several for hard links), ordered by (parent
+  // id, name): the first is the one path_of() gives. Empty if it has no
+  // name (the root, or an inode with its last name gone).
+  Result<std::vector<std::string>> paths_of(FileId id);
+
   Status unlink(FileId parent, std::string_view name);
 
   // POSIX rename(2): an existing target name is replaced (its inode
@@ -133,7 +138,7 @@ class Catalog {
   Database& db_;
   Statement insert_inode_, insert_name_, lookup_, kind_, get_, update_,
       set_hash_, by_backing_, repoint_, delete_name_, name_count_, first_child_, delete_inode_, move_,
-      name_of_, ancestors_, list_, count_;
+      name_of_, ancestors_, list_, count_, names_of_;
 };
 
 }  // namespace mirrorfs::db

@@ -20,6 +20,9 @@ Result<std::unique_ptr<Journal>> Journal::open(Database& db) {
       {&j->last_,
        "SELECT COALESCE((SELECT seq FROM sqlite_sequence"
        " WHERE name = 'journal'), 0)"},
+      {&j->pending_,
+       "SELECT count(*), COALESCE(SUM(CASE WHEN kind = 14 THEN len END), 0)"
+       " FROM journal WHERE seq > ?1"},
   };
   for (const auto& s : stmts) {
     Result<Statement> st = db.prepare(s.sql);
@@ -94,6 +97,19 @@ Status Journal::trim(uint64_t upto) {
   if (!txn.is_ok()) return txn.status();
   MIRRORFS_RETURN_IF_ERROR(trim_.bind(1, static_cast<int64_t>(upto)).run());
   return txn->commit();
+}
+
+Result<Journal::Pending> Journal::pending(uint64_t after) {
+  Use st(pending_);
+  st->bind(1, static_cast<int64_t>(after));
+  Result<bool> row = st->step();
+  if (!row.is_ok()) return row.status();
+  Pending p;
+  if (*row) {
+    p.records = static_cast<uint64_t>(st->column_int(0));
+    p.extent_bytes = static_cast<uint64_t>(st->column_int(1));
+  }
+  return p;
 }
 
 Result<uint64_t> Journal::last_seq() {

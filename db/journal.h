@@ -96,13 +96,21 @@ class Journal {
   // Sequence numbers are never reused afterwards.
   Status trim(uint64_t upto);
 
+  // What is left after `after`: the number of records, and the bytes
+  // their extents cover (a lower bound on what there is to send).
+  struct Pending {
+    uint64_t records = 0;
+    uint64_t extent_bytes = 0;
+  };
+  Result<Pending> pending(uint64_t after);
+
   // The highest sequence number ever assigned (0 if none), trimmed or not.
   Result<uint64_t> last_seq();
 
  private:
   explicit Journal(Database& db) : db_(db) {}
   Database& db_;
-  Statement insert_, read_, trim_, last_;
+  Statement insert_, read_, trim_, last_, pending_;
 };
 
 }  // namespace mirrorfs::db

@@ -20,8 +20,8 @@ Result<std::unique_ptr<MirrorState>> MirrorState::open(Database& db) {
        "INSERT INTO mirrors(name) VALUES (?1) ON CONFLICT(name) DO NOTHING"},
       {&m->find_, "SELECT id FROM mirrors WHERE name = ?1"},
       {&m->list_,
-       "SELECT id, name, acked_seq, last_contact_ns, last_error "
-       "FROM mirrors ORDER BY id"},
+       "SELECT id, name, acked_seq, last_contact_ns, last_error, last_ok_ns, "
+       "bytes_sent, bytes_saved FROM mirrors ORDER BY id"},
       {&m->acked_, "SELECT acked_seq FROM mirrors WHERE id = ?1"},
       // Forward only, in the statement itself: no read-then-write race.
       {&m->set_acked_,
@@ -34,8 +34,12 @@ Result<std::unique_ptr<MirrorState>> MirrorState::open(Database& db) {
       {&m->file_,
        "SELECT hash FROM mirror_files WHERE mirror = ?1 AND inode = ?2"},
       {&m->contact_,
-       "UPDATE mirrors SET last_contact_ns = ?2, last_error = ?3 "
+       "UPDATE mirrors SET last_contact_ns = ?2, last_error = ?3, "
+       "last_ok_ns = CASE WHEN ?3 IS NULL THEN ?2 ELSE last_ok_ns END "
        "WHERE id = ?1"},
+      {&m->traffic_,
+       "UPDATE mirrors SET bytes_sent = bytes_sent + ?2, "
+       "bytes_saved = bytes_saved + ?3 WHERE id = ?1"},
       {&m->min_acked_, "SELECT coalesce(min(acked_seq), 0) FROM mirrors"},
   };
   for (const auto& [st, text] : sql) {
@@ -75,6 +79,9 @@ Result<std::vector<MirrorInfo>> MirrorState::list() {
     m.acked_seq = static_cast<uint64_t>(st->column_int(2));
     m.last_contact_ns = st->column_int(3);
     m.last_error = st->column_text(4);  // NULL reads as ""
+    m.last_ok_ns = st->column_int(5);
+    m.bytes_sent = static_cast<uint64_t>(st->column_int(6));
+    m.bytes_saved = static_cast<uint64_t>(st->column_int(7));
   }
   return out;
 }
@@ -157,6 +164,16 @@ Status MirrorState::record_contact(MirrorId mirror, int64_t now_ns,
     } else {
       st->bind(3, error);
     }
+    MIRRORFS_RETURN_IF_ERROR(st->run());
+  }
+  return db_.changes() > 0 ? Status::ok() : no_mirror(mirror);
+}
+
+Status MirrorState::add_traffic(MirrorId mirror, uint64_t sent,
+                                uint64_t saved) {
+  {
+    Use st(traffic_);
+    st->bind(1, i64(mirror)).bind(2, i64(sent)).bind(3, i64(saved));
     MIRRORFS_RETURN_IF_ERROR(st->run());
   }
   return db_.changes() > 0 ? Status::ok() : no_mirror(mirror);

@@ -33,11 +33,14 @@ struct MirrorInfo {
   uint64_t acked_seq = 0;       // journal seq acknowledged, 0 = none
   int64_t last_contact_ns = 0;  // last attempt, success or not; 0 = never
   std::string last_error;       // of that attempt; empty = it went well
+  int64_t last_ok_ns = 0;       // last attempt that went well; 0 = never
+  uint64_t bytes_sent = 0;      // on the wire, both directions, all time
+  uint64_t bytes_saved = 0;     // file bytes not sent thanks to deltas
 };
 
 class MirrorState {
  public:
-  // REQUIRES: db is migrated to schema v2 and outlives this object.
+  // REQUIRES: db is migrated to schema v4 and outlives this object.
   static Result<std::unique_ptr<MirrorState>> open(Database& db);
 
   MirrorState(const MirrorState&) = delete;
@@ -60,9 +63,13 @@ class MirrorState {
   Result<std::optional<std::vector<uint8_t>>> file_version(MirrorId mirror,
                                                            FileId file);
 
-  // Records an attempt to reach `mirror` at now_ns; `error` empty = ok.
+  // Records an attempt to reach `mirror` at now_ns; `error` empty = ok
+  // (then also the last success).
   Status record_contact(MirrorId mirror, int64_t now_ns,
                         std::string_view error);
+
+  // Adds to the mirror's traffic counters.
+  Status add_traffic(MirrorId mirror, uint64_t sent, uint64_t saved);
 
   // The journal may be trimmed up to (and including) this seq: the
   // smallest acked_seq over all mirrors. With no mirror registered it is
@@ -88,7 +95,7 @@ class MirrorState {
 
   Database& db_;
   Statement insert_, find_, list_, acked_, set_acked_, upsert_file_,
-      delete_file_, file_, contact_, min_acked_;
+      delete_file_, file_, contact_, min_acked_, traffic_;
 };
 
 }  // namespace mirrorfs::db

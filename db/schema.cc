@@ -72,6 +72,17 @@ CREATE INDEX mirror_files_by_hash ON mirror_files(hash);
     R"sql(
 CREATE INDEX inodes_by_backing ON inodes(backing_ino) WHERE backing_ino != 0;
 )sql",
+    // 4: settings of this state directory (the BACKING it belongs to, the
+    // journal's id), and per-mirror traffic and last success for status.
+    R"sql(
+CREATE TABLE settings (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+ALTER TABLE mirrors ADD COLUMN bytes_sent INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE mirrors ADD COLUMN bytes_saved INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE mirrors ADD COLUMN last_ok_ns INTEGER NOT NULL DEFAULT 0;
+)sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 

@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "db/schema.h"
+#include "db/settings.h"
 #include "fs/log.h"
 #include "fs/passthrough.h"
 #include "fs/recorder.h"
@@ -126,6 +127,28 @@ Status check_mount_paths(MountOptions& opt) {
   return Status::ok();
 }
 
+namespace {
+
+// Ties the state directory to this BACKING (the replicator reads files
+// from the path stored here), refusing one that journals another tree: its
+// catalog would describe the wrong files.
+Status claim_state(db::Database& db, const MountOptions& opt) {
+  MIRRORFS_ASSIGN_OR_RETURN(settings, db::Settings::open(db));
+  MIRRORFS_ASSIGN_OR_RETURN(id, db::random_hex_id());
+  MIRRORFS_RETURN_IF_ERROR(
+      settings->get_or_set(db::kSettingJournalId, id).status());
+  MIRRORFS_ASSIGN_OR_RETURN(backing,
+                            settings->get_or_set(db::kSettingBacking, opt.backing));
+  if (backing != opt.backing) {
+    return Status::invalid_argument("state directory " + opt.state_dir +
+                                    " belongs to BACKING " + backing +
+                                    ", not " + opt.backing);
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
 Status run_mount(MountOptions opt) {
   MIRRORFS_RETURN_IF_ERROR(check_mount_paths(opt));
   raise_fd_limit();
@@ -147,6 +170,7 @@ Status run_mount(MountOptions opt) {
   {
     // The scan's connection is closed before any fork (daemonize).
     MIRRORFS_ASSIGN_OR_RETURN(db, db::open_state_db(db_path));
+    MIRRORFS_RETURN_IF_ERROR(claim_state(*db, opt));
     const int dir_fd = ::open(opt.backing.c_str(),
                               O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dir_fd < 0) return Status::from_errno(errno, "open " + opt.backing);

@@ -133,6 +133,14 @@ TEST_F(CatalogTest, HardLinksShareOneInode) {
   EXPECT_EQ(cat_->get(*cat_->lookup_path("f"))->size, 12345u);
   EXPECT_EQ(cat_->get(*cat_->lookup_path("f"))->mode, 0100600u);
 
+  // paths_of lists every name, path_of's first.
+  ASSERT_TRUE(cat_->link(f, kRootId, "h").is_ok());
+  auto paths = cat_->paths_of(f);
+  ASSERT_TRUE(paths.is_ok()) << paths.status().to_string();
+  EXPECT_EQ(*paths, (std::vector<std::string>{"f", "h", "d/g"}));
+  EXPECT_EQ(paths->front(), *cat_->path_of(f));
+  ASSERT_TRUE(cat_->unlink(kRootId, "h").is_ok());
+
   // Dropping one name keeps the inode under the other.
   const uint64_t before = *cat_->count();
   ASSERT_TRUE(cat_->unlink(kRootId, "f").is_ok());

@@ -89,6 +89,24 @@ TEST(JournalTest, TrimKeepsSequenceNumbersMonotonic) {
   EXPECT_EQ((*rows)[0].seq, 14u);
 }
 
+TEST(JournalTest, PendingCountsRecordsAndExtentBytes) {
+  Fixture f;
+  JournalBatch b;
+  b.add(rec(JournalKind::kCreate, "a"));
+  b.add_extent(2, 0, 4096);
+  b.add(rec(JournalKind::kTruncate, "a", 1 << 20));  // off is not bytes
+  b.add_extent(2, 8192, 100);
+  ASSERT_TRUE(f.journal->commit(b).is_ok());
+  auto all = f.journal->pending(0);
+  ASSERT_TRUE(all.is_ok()) << all.status().to_string();
+  EXPECT_EQ(all->records, 4u);
+  EXPECT_EQ(all->extent_bytes, 4196u);
+  auto tail = f.journal->pending(2);
+  EXPECT_EQ(tail->records, 2u);
+  EXPECT_EQ(tail->extent_bytes, 100u);
+  EXPECT_EQ(f.journal->pending(4)->records, 0u);
+}
+
 TEST(JournalTest, EmptyBatchWritesNothing) {
   Fixture f;
   JournalBatch b;

@@ -89,6 +89,22 @@ TEST_F(MirrorStateTest, RecordContact) {
   EXPECT_EQ(ms_->record_contact(999, 1, "").code(), Code::kNotFound);
 }
 
+TEST_F(MirrorStateTest, LastSuccessAndTrafficAreKept) {
+  const MirrorId m = *ms_->add_mirror("m");
+  ASSERT_TRUE(ms_->record_contact(m, 100, "").is_ok());
+  ASSERT_TRUE(ms_->record_contact(m, 300, "mirror away").is_ok());
+  MirrorInfo info = (*ms_->list())[0];
+  EXPECT_EQ(info.last_ok_ns, 100);  // a failure does not move it
+  EXPECT_EQ(info.last_contact_ns, 300);
+
+  ASSERT_TRUE(ms_->add_traffic(m, 1000, 50000).is_ok());
+  ASSERT_TRUE(ms_->add_traffic(m, 24, 0).is_ok());
+  info = (*ms_->list())[0];
+  EXPECT_EQ(info.bytes_sent, 1024u);
+  EXPECT_EQ(info.bytes_saved, 50000u);
+  EXPECT_EQ(ms_->add_traffic(999, 1, 1).code(), Code::kNotFound);
+}
+
 TEST_F(MirrorStateTest, CommitAckIsAtomic) {
   const MirrorId m = *ms_->add_mirror("m");
   const std::vector<std::pair<FileId, Bytes>> batch1 = {{2, hash_of(1)},

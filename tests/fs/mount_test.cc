@@ -55,6 +55,18 @@ TEST_F(MountTest, RefusesImpossiblePathsWithOneLine) {
   ::rmdir((backing_ + "/inner").c_str());
 }
 
+TEST_F(MountTest, RefusesAStateDirectoryOfAnotherBacking) {
+  mount();
+  unmount();
+  const std::string other = root_ + "/other";
+  ASSERT_EQ(::mkdir(other.c_str(), 0755), 0);
+  auto [code, err] = run_cli({"mount", other, mnt_, "--state", state_});
+  EXPECT_EQ(code, 1) << err;
+  EXPECT_NE(err.find("belongs to BACKING " + backing_), std::string::npos) << err;
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+  ::rmdir(other.c_str());
+}
+
 TEST_F(MountTest, EachChangeIsJournaledBeforeItReturns) {
   mount();
   uint64_t seq = last_seq();
