@@ -1,13 +1,14 @@
-#include "fs/log.h"
+#include "core/log.h"
 
 #include <time.h>
 #include <unistd.h>
 
 #include <string>
 
-namespace mirrorfs::fs {
+namespace mirrorfs::core {
 
-void log_line(std::string_view level, std::string_view message) {
+void log_line(std::string_view component, std::string_view level,
+              std::string_view message) {
   char stamp[32] = "";
   struct timespec ts {};
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -15,7 +16,9 @@ void log_line(std::string_view level, std::string_view message) {
   gmtime_r(&ts.tv_sec, &tm);
   strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
   std::string line = stamp;
-  line += " mirrorfs mount: ";
+  line += " mirrorfs ";
+  line += component;
+  line += ": ";
   line += level;
   line += ": ";
   for (char c : message) line += c == '\n' ? ' ' : c;
@@ -23,4 +26,4 @@ void log_line(std::string_view level, std::string_view message) {
   [[maybe_unused]] ssize_t n = ::write(STDERR_FILENO, line.data(), line.size());
 }
 
-}  // namespace mirrorfs::fs
+}  // namespace mirrorfs::core
