@@ -12,13 +12,16 @@ constexpr std::string_view kTopLevel =
     R"(Usage: mirrorfs [OPTIONS] COMMAND [ARGS]
        mirrorfs help COMMAND
 
-mirrorfs is a replicating filesystem in the making. Today it provides the
-mount, which journals every change made through it, and the rsync engine:
-rdiff-compatible commands that read and write librsync 2.x signature and
-delta files. (Replication to mirrors is not there yet.)
+mirrorfs is a replicating filesystem: a mount journals every change made
+through it, and the replicator ships those changes to mirrors as rsync
+deltas over TLS. It also provides the rsync engine as rdiff-compatible
+commands that read and write librsync 2.x signature and delta files.
 
 Commands:
   mount      mount a directory, journaling every change made through it
+  replicate  ship the journaled changes to mirrors
+  serve      the mirror daemon: apply what replicators send beneath ROOT
+  status     what each mirror acknowledged, what is pending, last errors
   signature  write the signature of a basis file
   delta      write the delta that turns a signature's basis into a new file
   patch      apply a delta to a basis file, writing the new file
@@ -142,6 +145,82 @@ Exit status: 0 unmounted cleanly, 1 usage or environment (a refused path,
 mounting failed), 3 internal.
 )";
 
+constexpr std::string_view kServe =
+    R"(Usage: mirrorfs serve ROOT --listen HOST:PORT --state DIR --allow FINGERPRINT
+                      [--allow FINGERPRINT]...
+
+The mirror daemon. Accepts TLS 1.3 connections from replicators whose key
+fingerprint is allowed (checked during the handshake, before any request)
+and applies what they send beneath ROOT only: new content goes into a
+temporary file that is fsynced, checked against the sender's BLAKE2b and
+renamed over its target, so no reader ever sees a torn file. Runs in the
+foreground and logs to standard error.
+
+Options:
+  --listen HOST:PORT     address to listen on ([ADDR]:PORT for IPv6)
+  --state DIR            this host's key (made on first start if missing,
+                         see 'mirrorfs keygen') and the mirror's own
+                         database (DIR/mirror.db)
+  --allow FINGERPRINT    a replicator key allowed in ('sha256:<hex>', as
+                         'mirrorfs keygen --state DIR' prints it on that
+                         host); repeat for several
+  -h, --help             show this help
+
+Owners are applied only when serve runs as root.
+SIGTERM or SIGINT: stops accepting, lets sessions end, exits 0.
+Exit status: 0 stopped cleanly, 1 usage or environment (no ROOT, address in
+use, unreadable key), 3 internal.
+)";
+
+constexpr std::string_view kReplicate =
+    R"(Usage: mirrorfs replicate --state DIR --mirror NAME=HOST:PORT --pin NAME=FINGERPRINT
+                          [--mirror ... --pin ...] [--once] [--bwlimit RATE]
+
+Reads the journal a mount writes in DIR/state.db and ships the changes to
+every mirror: entry operations in journal order, and file content as rsync
+deltas against the version the mirror holds (its signature cached in
+DIR/state.db, or asked from the mirror), literal for new files, over TLS
+with this host's key (DIR/identity.key, see 'mirrorfs keygen'). Journal
+records are deleted once every mirror acknowledged them. A mirror that is
+away is retried with backoff; the journal keeps everything meanwhile.
+
+Options:
+  --state DIR               the state directory of the mount
+  --mirror NAME=HOST:PORT   a mirror ('mirrorfs serve' there); NAME is how
+                            status and the state know it
+  --pin NAME=FINGERPRINT    the key the mirror NAME must present
+                            ('mirrorfs keygen --state DIR' on the mirror)
+  --once                    exit 0 as soon as every mirror acknowledged
+                            everything journaled when replicate started;
+                            exit 1 with the reason if one cannot get there
+                            (after a few attempts)
+  --bwlimit RATE            bytes per second per mirror, e.g. 500k, 10M
+  -h, --help                show this help
+
+SIGTERM or SIGINT: stops after the current step; nothing is lost.
+Exit status: 0 done (or stopped), 1 usage, environment, or a mirror that
+could not be brought up to date with --once, 3 internal.
+)";
+
+constexpr std::string_view kStatus =
+    R"(Usage: mirrorfs status --state DIR [--json]
+
+For each mirror replicate has served from DIR/state.db: the journal seq it
+acknowledged, operations and written bytes still pending, the last contact
+and the last successful one, the last error, bytes sent on the wire and
+bytes saved by deltas.
+
+Options:
+  --state DIR   the state directory of the mount and replicator
+  --json        one JSON object: {"backing", "journal_seq", "mirrors": [{
+                "name", "acked_seq", "pending_operations", "pending_bytes",
+                "last_contact", "last_success", "last_error", "bytes_sent",
+                "bytes_saved"}]}; times are UTC ISO 8601 or null
+  -h, --help    show this help
+
+Exit status: 0 printed, 1 no state in DIR or an I/O error.
+)";
+
 constexpr std::string_view kVersion =
     "mirrorfs " MIRRORFS_VERSION
     "\nsignature and delta formats: librsync 2.x (rdiff 2.3 compatible)\n";
@@ -152,6 +231,9 @@ std::string_view top_level_help() { return kTopLevel; }
 
 std::string_view command_help(std::string_view command) {
   if (command == "mount") return kMount;
+  if (command == "serve") return kServe;
+  if (command == "replicate") return kReplicate;
+  if (command == "status") return kStatus;
   if (command == "signature") return kSignature;
   if (command == "delta") return kDelta;
   if (command == "patch") return kPatch;

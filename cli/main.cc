@@ -15,6 +15,7 @@
 #include "cli/options.h"
 #include "cli/output_file.h"
 #include "cli/rdiff_commands.h"
+#include "cli/replicate_commands.h"
 #include "cli/report.h"
 
 namespace mirrorfs::cli {
@@ -39,8 +40,12 @@ int unknown_command(const std::string& cmd) {
 
 int run(int argc, char** argv) {
   // Commands with their own options parse their own command line.
-  if (argc >= 2 && std::string_view(argv[1]) == "mount") {
-    return run_mount_command(argc - 1, argv + 1);
+  if (argc >= 2) {
+    const std::string_view cmd = argv[1];
+    if (cmd == "mount") return run_mount_command(argc - 1, argv + 1);
+    if (cmd == "serve") return run_serve_command(argc - 1, argv + 1);
+    if (cmd == "replicate") return run_replicate_command(argc - 1, argv + 1);
+    if (cmd == "status") return run_status_command(argc - 1, argv + 1);
   }
   auto parsed = parse_command_line(argc, argv);
   if (!parsed) return usage_error("", parsed.status().message());

@@ -1,0 +1,210 @@
+#include "replicator/content_sender.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cassert>
+#include <functional>
+#include <span>
+
+#include "core/content_hash.h"
+#include "core/delta.h"
+#include "core/signature_format.h"
+#include "db/attr_payload.h"
+
+namespace mirrorfs::replicator {
+namespace {
+
+constexpr size_t kReadChunk = 1u << 20;
+
+int64_t ns_of(const struct timespec& t) {
+  return static_cast<int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
+}
+
+bool same_version(const struct stat& a, const struct stat& b) {
+  return a.st_ino == b.st_ino && a.st_size == b.st_size &&
+         ns_of(a.st_mtim) == ns_of(b.st_mtim) &&
+         ns_of(a.st_ctim) == ns_of(b.st_ctim);
+}
+
+// Runs `job` over in[0..len) (eof: nothing follows), handing each full
+// output buffer to `flush`. Output accumulates in `out` up to its size.
+class Pump {
+ public:
+  Pump(core::Job& job, size_t out_size, std::function<Status(std::span<const uint8_t>)> flush)
+      : job_(job), out_(out_size), flush_(std::move(flush)) {}
+
+  Status run(const uint8_t* in, size_t len, bool eof) {
+    core::JobBuffers b;
+    b.next_in = in;
+    b.avail_in = len;
+    b.eof_in = eof;
+    for (;;) {
+      b.next_out = out_.data() + have_;
+      b.avail_out = out_.size() - have_;
+      Result<core::JobStep> step = job_.iterate(b);
+      if (!step.is_ok()) return step.status();
+      have_ = out_.size() - b.avail_out;
+      if (*step == core::JobStep::kDone) return flush_out();
+      if (b.avail_out == 0) {
+        MIRRORFS_RETURN_IF_ERROR(flush_out());
+        continue;
+      }
+      if (b.avail_in == 0 && !eof) return Status::ok();
+      if (b.avail_in == 0 && eof) continue;  // the job finishes its tail
+    }
+  }
+
+ private:
+  Status flush_out() {
+    if (have_ == 0) return Status::ok();
+    Status s = flush_(std::span<const uint8_t>(out_.data(), have_));
+    have_ = 0;
+    return s;
+  }
+
+  core::Job& job_;
+  std::vector<uint8_t> out_;
+  size_t have_ = 0;
+  std::function<Status(std::span<const uint8_t>)> flush_;
+};
+
+wire::Attrs attrs_from(const struct stat& st, bool set_owner) {
+  wire::Attrs a;
+  a.valid = db::AttrPayload::kMode | db::AttrPayload::kMtime |
+            db::AttrPayload::kAtime;
+  if (set_owner) a.valid |= db::AttrPayload::kUid | db::AttrPayload::kGid;
+  a.mode = st.st_mode;
+  a.uid = st.st_uid;
+  a.gid = st.st_gid;
+  a.atime_ns = ns_of(st.st_atim);
+  a.mtime_ns = ns_of(st.st_mtim);
+  return a;
+}
+
+}  // namespace
+
+core::SignatureParams mirror_signature_params(uint64_t size) {
+  core::SignatureRequest req;  // BLAKE2 + RabinKarp, rdiff's choices
+  Result<core::SignatureParams> p = core::resolve_signature_params(req, size);
+  assert(p.is_ok());  // a default request always resolves
+  return *p;
+}
+
+Result<ContentResult> send_content(Channel& ch, const SendContentArgs& args,
+                                   const ContentBasis& basis) {
+  ContentResult result;
+  const int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC;
+  // O_NOATIME is for the file's owner (or root) only.
+  int fd_ok = ::openat(args.backing_dir_fd, args.backing_path.c_str(),
+                       flags | O_NOATIME);
+  if (fd_ok < 0 && errno == EPERM) {
+    fd_ok = ::openat(args.backing_dir_fd, args.backing_path.c_str(), flags);
+  }
+  if (fd_ok < 0) {
+    const int err = errno;
+    if (err == ENOENT || err == ELOOP || err == ENOTDIR) {
+      result.outcome = ContentResult::Outcome::kVanished;
+      return result;
+    }
+    return Status::from_errno(err, "open " + args.backing_path);
+  }
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd_ok};
+  struct stat before;
+  if (::fstat(fd_ok, &before) != 0) {
+    return Status::from_errno(errno, "stat " + args.backing_path);
+  }
+  if (!S_ISREG(before.st_mode)) {
+    result.outcome = ContentResult::Outcome::kVanished;
+    return result;
+  }
+  const uint64_t size = static_cast<uint64_t>(before.st_size);
+  ::posix_fadvise(fd_ok, 0, 0, POSIX_FADV_SEQUENTIAL);
+
+  // The delta against the basis signature, or against an empty one: all
+  // literals, which is the literal strategy in librsync's format.
+  core::Signature empty(mirror_signature_params(0));
+  empty.build_index();
+  const core::Signature& sig = basis.has_basis ? *basis.sig : empty;
+  std::unique_ptr<core::Job> delta = core::new_delta_job(sig, &result.delta);
+  core::Stats sig_stats;
+  std::unique_ptr<core::Job> signer =
+      core::new_signature_job(mirror_signature_params(size), &sig_stats);
+  core::ContentHasher hasher;
+
+  wire::Message m;
+  m.request_id = args.request_id;
+  wire::FileBegin fb;
+  fb.seq = args.seq;
+  fb.path = args.mirror_path;
+  fb.has_basis = basis.has_basis;
+  if (basis.has_basis) {
+    fb.basis_path = basis.path;
+    fb.basis_hash = basis.hash;
+  }
+  fb.new_size = size;
+  m.body = std::move(fb);
+  MIRRORFS_RETURN_IF_ERROR(ch.send(m));
+
+  Pump delta_pump(*delta, wire::kMaxChunk, [&](std::span<const uint8_t> out) {
+    wire::Message d;
+    d.request_id = args.request_id;
+    d.body = wire::FileData{std::vector<uint8_t>(out.begin(), out.end())};
+    return ch.send(d);
+  });
+  Pump sig_pump(*signer, 64u << 10, [&](std::span<const uint8_t> out) {
+    result.signature.insert(result.signature.end(), out.begin(), out.end());
+    return Status::ok();
+  });
+
+  std::vector<uint8_t> buf(kReadChunk);
+  uint64_t off = 0;
+  bool changed = false;
+  for (;;) {
+    const ssize_t n = ::pread(fd_ok, buf.data(), buf.size(), static_cast<off_t>(off));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const Status err = Status::from_errno(errno, "read " + args.backing_path);
+      wire::Message a{args.request_id, wire::FileAbort{}};
+      (void)ch.send(a);
+      return err;
+    }
+    if (n == 0 || off + static_cast<uint64_t>(n) > size) {
+      changed = n != 0 || off != size;
+      break;
+    }
+    hasher.update(buf.data(), static_cast<size_t>(n));
+    MIRRORFS_RETURN_IF_ERROR(sig_pump.run(buf.data(), static_cast<size_t>(n), false));
+    MIRRORFS_RETURN_IF_ERROR(delta_pump.run(buf.data(), static_cast<size_t>(n), false));
+    off += static_cast<uint64_t>(n);
+  }
+  struct stat after;
+  if (::fstat(fd_ok, &after) != 0) {
+    return Status::from_errno(errno, "stat " + args.backing_path);
+  }
+  if (changed || !same_version(before, after)) {
+    result.outcome = ContentResult::Outcome::kUnstable;
+    wire::Message a{args.request_id, wire::FileAbort{}};
+    MIRRORFS_RETURN_IF_ERROR(ch.send(a));
+    return result;
+  }
+  MIRRORFS_RETURN_IF_ERROR(sig_pump.run(nullptr, 0, true));
+  MIRRORFS_RETURN_IF_ERROR(delta_pump.run(nullptr, 0, true));
+  result.hash = hasher.finish();
+  result.size = size;
+
+  wire::FileEnd end;
+  end.new_hash = result.hash;
+  end.attrs = attrs_from(after, args.set_owner);
+  end.links = args.links;
+  wire::Message e{args.request_id, std::move(end)};
+  MIRRORFS_RETURN_IF_ERROR(ch.send(e));
+  return result;
+}
+
+}  // namespace mirrorfs::replicator

@@ -1,0 +1,62 @@
+// One content update on the wire: reads a file of BACKING once and, from
+// that one read, streams the delta (FileBegin, FileData..., FileEnd) and
+// computes the whole-file content hash and the signature of the new
+// version (the next cached signature for this mirror).
+//
+// A version is shipped only if it was stable while it was read: if the
+// file's size, mtime or ctime moved during the read, the update is
+// abandoned (FileAbort) and the caller tries again later. A mix of two
+// versions never reaches a mirror.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/signature.h"
+#include "core/stats.h"
+#include "core/status.h"
+#include "replicator/channel.h"
+#include "replicator/wire/messages.h"
+
+namespace mirrorfs::replicator {
+
+struct ContentBasis {
+  bool has_basis = false;  // false: literal (a new file on the mirror)
+  std::string path;        // the mirror's basis path
+  wire::Hash hash{};       // what the mirror must hold there
+  const core::Signature* sig = nullptr;  // REQUIRES non-null if has_basis
+};
+
+struct ContentResult {
+  enum class Outcome {
+    kSent,        // FileEnd sent: the answer decides
+    kVanished,    // no regular file at the path any more: nothing sent
+    kUnstable,    // changed while read: FileAbort sent
+  };
+  Outcome outcome = Outcome::kSent;
+  wire::Hash hash{};
+  std::vector<uint8_t> signature;  // of the new version, librsync format
+  uint64_t size = 0;
+  core::Stats delta;  // literal and copied bytes of the delta sent
+};
+
+struct SendContentArgs {
+  uint64_t request_id = 0;
+  uint64_t seq = 0;            // FileBegin.seq
+  std::string mirror_path;     // target on the mirror
+  std::vector<std::string> links;
+  int backing_dir_fd = -1;     // BACKING, open
+  std::string backing_path;    // relative to BACKING
+  bool set_owner = true;       // send uid/gid in FileEnd's attrs
+};
+
+Result<ContentResult> send_content(Channel& ch, const SendContentArgs& args,
+                                   const ContentBasis& basis);
+
+// The signature parameters mirrorfs uses for a file of `size` bytes: what
+// rdiff chooses by default (BLAKE2, RabinKarp), so the mirror's own
+// signatures and the cached ones agree.
+core::SignatureParams mirror_signature_params(uint64_t size);
+
+}  // namespace mirrorfs::replicator

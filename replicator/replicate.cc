@@ -1,0 +1,266 @@
+#include "replicator/replicate.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "db/catalog.h"
+#include "db/journal.h"
+#include "db/mirror_state.h"
+#include "db/schema.h"
+#include "db/settings.h"
+#include "db/signature_cache.h"
+#include "replicator/batch_sender.h"
+#include "replicator/log.h"
+#include "replicator/tls/identity.h"
+#include "replicator/tls/tls_context.h"
+
+namespace mirrorfs::replicator {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Everything one mirror's thread needs from the state directory: its own
+// database connection (SQLite connections are per thread).
+struct Store {
+  std::unique_ptr<db::Database> db;
+  std::unique_ptr<db::Catalog> catalog;
+  std::unique_ptr<db::Journal> journal;
+  std::unique_ptr<db::MirrorState> state;
+  std::unique_ptr<db::SignatureCache> signatures;
+  std::string backing, journal_id;
+
+  static Result<Store> open(const std::string& state_dir) {
+    Store s;
+    MIRRORFS_ASSIGN_OR_RETURN(db, db::open_state_db(state_dir + "/state.db"));
+    s.db = std::move(db);
+    MIRRORFS_ASSIGN_OR_RETURN(catalog, db::Catalog::open(*s.db));
+    MIRRORFS_ASSIGN_OR_RETURN(journal, db::Journal::open(*s.db));
+    MIRRORFS_ASSIGN_OR_RETURN(state, db::MirrorState::open(*s.db));
+    MIRRORFS_ASSIGN_OR_RETURN(sigs, db::SignatureCache::open(*s.db));
+    MIRRORFS_ASSIGN_OR_RETURN(settings, db::Settings::open(*s.db));
+    s.catalog = std::move(catalog);
+    s.journal = std::move(journal);
+    s.state = std::move(state);
+    s.signatures = std::move(sigs);
+    MIRRORFS_ASSIGN_OR_RETURN(backing, settings->get(db::kSettingBacking));
+    if (!backing) {
+      return Status(Code::kNotFound, state_dir +
+                                         " holds no mount's journal yet: run "
+                                         "'mirrorfs mount BACKING MOUNTPOINT "
+                                         "--state " + state_dir + "' first");
+    }
+    s.backing = *backing;
+    MIRRORFS_ASSIGN_OR_RETURN(jid, db::random_hex_id());
+    MIRRORFS_ASSIGN_OR_RETURN(journal_id, settings->get_or_set(db::kSettingJournalId, jid));
+    s.journal_id = journal_id;
+    return s;
+  }
+};
+
+class MirrorWorker {
+ public:
+  MirrorWorker(const ReplicateOptions& opt, const MirrorTarget& target,
+               std::shared_ptr<boost::asio::ssl::context> tls,
+               const std::atomic<bool>& stop)
+      : opt_(opt), target_(target), tls_(std::move(tls)), stop_(stop) {}
+
+  // With once: OK when the mirror acknowledged `goal`.
+  Status run() {
+    MIRRORFS_ASSIGN_OR_RETURN(store, Store::open(opt_.state_dir));
+    store_ = std::move(store);
+    MIRRORFS_ASSIGN_OR_RETURN(id, store_.state->add_mirror(target_.name));
+    mirror_ = id;
+    MIRRORFS_ASSIGN_OR_RETURN(goal, store_.journal->last_seq());
+    goal_ = goal;
+    backing_fd_ = ::open(store_.backing.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (backing_fd_ < 0) return Status::from_errno(errno, "open BACKING " + store_.backing);
+    struct Closer {
+      int fd;
+      ~Closer() { ::close(fd); }
+    } closer{backing_fd_};
+
+    int failures = 0;
+    auto backoff = std::chrono::milliseconds(500);
+    Status last;
+    while (!stop_.load()) {
+      last = connect_and_sync();
+      if (last.is_ok() && opt_.once) return Status::ok();
+      if (stop_.load()) break;
+      if (!last.is_ok()) {
+        log_error("mirror " + target_.name + ": " + last.to_string());
+        (void)store_.state->record_contact(mirror_, now_ns(), last.to_string());
+        if (opt_.once && ++failures >= opt_.once_attempts) break;
+      }
+      sleep_for(backoff);
+      backoff = std::min(backoff * 2, opt_.max_backoff);
+    }
+    if (opt_.once) {
+      return Status(last.code() == Code::kOk ? Code::kIoError : last.code(),
+                    "mirror " + target_.name + " did not get to seq " +
+                        std::to_string(goal_) + ": " +
+                        (last.is_ok() ? "stopped" : last.message()),
+                    last.errno_value());
+    }
+    return Status::ok();
+  }
+
+ private:
+  void sleep_for(std::chrono::milliseconds d) {
+    const auto until = Clock::now() + d;
+    while (!stop_.load() && Clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+
+  // One connection: sync until done (once) or stopped; an error return
+  // means try again later.
+  Status connect_and_sync() {
+    ChannelOptions copt;
+    copt.bwlimit = opt_.bwlimit;
+    MIRRORFS_ASSIGN_OR_RETURN(
+        channel, Channel::connect(target_.host, target_.port, tls_, copt));
+    wire::Hello hello;
+    hello.client_name = host_name();
+    hello.journal_id = store_.journal_id;
+    MIRRORFS_ASSIGN_OR_RETURN(
+        session, ClientSession::start(std::move(channel), hello, std::chrono::seconds(30)));
+    log_info("mirror " + target_.name + " (" + session->channel().peer_address() +
+             "): connected, it has applied up to seq " +
+             std::to_string(session->hello_ok().applied_seq));
+    const WireBytes start_bytes = session->channel().wire_bytes();
+    uint64_t counted_sent = 0;
+    auto count_traffic = [&](uint64_t saved) {
+      const WireBytes now = session->channel().wire_bytes();
+      const uint64_t total = (now.sent - start_bytes.sent) + (now.received - start_bytes.received);
+      (void)store_.state->add_traffic(mirror_, total - counted_sent, saved);
+      counted_sent = total;
+    };
+    for (;;) {
+      if (stop_.load()) return Status::ok();
+      MIRRORFS_ASSIGN_OR_RETURN(acked, store_.state->acked_seq(mirror_));
+      if (opt_.once && acked >= goal_) {
+        (void)store_.state->record_contact(mirror_, now_ns(), "");
+        count_traffic(0);
+        return Status::ok();
+      }
+      MIRRORFS_ASSIGN_OR_RETURN(plan, read_plan(acked));
+      if (plan.last_seq == 0) {  // nothing new
+        (void)store_.state->record_contact(mirror_, now_ns(), "");
+        if (opt_.once) return Status::ok();
+        sleep_for(opt_.poll);
+        MIRRORFS_RETURN_IF_ERROR(session->closed_status());
+        continue;
+      }
+      BatchContext ctx;
+      ctx.session = session.get();
+      ctx.state = store_.state.get();
+      ctx.signatures = store_.signatures.get();
+      ctx.mirror = mirror_;
+      ctx.backing_dir_fd = backing_fd_;
+      MIRRORFS_ASSIGN_OR_RETURN(result, send_batch(ctx, plan));
+      MIRRORFS_RETURN_IF_ERROR(record(result, acked));
+      count_traffic(result.bytes_saved);
+      if (!result.first_error.empty()) {
+        (void)store_.state->record_contact(mirror_, now_ns(), result.first_error);
+        log_error("mirror " + target_.name + ": " + result.first_error);
+      }
+      if (result.acked <= acked) {
+        // No progress: something keeps failing (or a file keeps changing).
+        // Back off inside the connection rather than spin.
+        if (!result.first_error.empty()) {
+          return Status(Code::kIoError, result.first_error);
+        }
+        sleep_for(std::chrono::milliseconds(200));
+      }
+    }
+  }
+
+  // The next batch after `acked`, planned against the catalog as of the
+  // batch's end (one read transaction for both).
+  Result<Plan> read_plan(uint64_t acked) {
+    MIRRORFS_ASSIGN_OR_RETURN(
+        txn, db::Transaction::begin(*store_.db, db::Transaction::Kind::kRead));
+    MIRRORFS_ASSIGN_OR_RETURN(records, store_.journal->read_after(acked, opt_.batch_records));
+    MIRRORFS_ASSIGN_OR_RETURN(last, store_.journal->last_seq());
+    if (records.empty() && acked >= last) return Plan{};
+    if (records.empty() || records.front().seq != acked + 1) {
+      // Trimmed for the other mirrors before this one ever got them (a
+      // mirror added later): send the whole tree as of now instead.
+      log_info("mirror " + target_.name + ": the journal no longer holds seq " +
+               std::to_string(acked + 1) + "; sending the whole tree");
+      return plan_full(*store_.catalog, last);
+    }
+    if (records.size() == opt_.batch_records) {
+      // The catalog describes the end of the journal, not of this batch:
+      // plan up to the end instead, so paths agree.
+      MIRRORFS_ASSIGN_OR_RETURN(rest, store_.journal->read_after(records.back().seq, SIZE_MAX / 2));
+      records.insert(records.end(), std::make_move_iterator(rest.begin()),
+                     std::make_move_iterator(rest.end()));
+    }
+    return plan_batch(records, *store_.catalog);
+  }
+
+  Status record(const BatchResult& r, uint64_t acked) {
+    for (const auto& [hash, sig] : r.signatures) {
+      MIRRORFS_RETURN_IF_ERROR(store_.signatures->put(hash, sig));
+    }
+    const uint64_t seq = std::max(acked, r.acked);
+    MIRRORFS_RETURN_IF_ERROR(store_.state->commit_ack(mirror_, seq, r.versions));
+    MIRRORFS_ASSIGN_OR_RETURN(trim_to, store_.state->min_acked_seq());
+    return store_.journal->trim(trim_to);
+  }
+
+  static std::string host_name() {
+    char buf[256] = {};
+    ::gethostname(buf, sizeof buf - 1);
+    return buf;
+  }
+
+  const ReplicateOptions& opt_;
+  const MirrorTarget& target_;
+  std::shared_ptr<boost::asio::ssl::context> tls_;
+  const std::atomic<bool>& stop_;
+  Store store_;
+  db::MirrorId mirror_ = 0;
+  uint64_t goal_ = 0;
+  int backing_fd_ = -1;
+};
+
+}  // namespace
+
+Status run_replicate(const ReplicateOptions& opt, const std::atomic<bool>& stop) {
+  if (opt.mirrors.empty()) return Status::invalid_argument("no mirror given");
+  MIRRORFS_ASSIGN_OR_RETURN(identity, tls::load_identity(opt.state_dir));
+  // Checked once here so a missing state gives one clear error.
+  MIRRORFS_RETURN_IF_ERROR(Store::open(opt.state_dir).status());
+  std::vector<Status> results(opt.mirrors.size());
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < opt.mirrors.size(); ++i) {
+    MIRRORFS_ASSIGN_OR_RETURN(ctx, tls::make_client_context(identity, opt.mirrors[i].fingerprint));
+    threads.emplace_back([&, i, ctx] {
+      MirrorWorker worker(opt, opt.mirrors[i], ctx, stop);
+      results[i] = worker.run();
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  std::string failed;
+  for (const Status& s : results) {
+    if (s.is_ok()) continue;
+    if (!failed.empty()) failed += "; ";
+    failed += s.message();
+  }
+  if (!failed.empty()) return Status(Code::kIoError, failed);
+  return Status::ok();
+}
+
+}  // namespace mirrorfs::replicator

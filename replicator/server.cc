@@ -1,0 +1,255 @@
+#include "replicator/server.h"
+
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <list>
+#include <mutex>
+#include <thread>
+
+#include "replicator/channel.h"
+#include "replicator/log.h"
+#include "replicator/mirror/applier.h"
+#include "replicator/tls/identity.h"
+#include "replicator/tls/tls_context.h"
+
+namespace mirrorfs::replicator {
+namespace {
+
+wire::Message error_message(uint64_t id, const Status& s) {
+  wire::Error e;
+  e.code = static_cast<uint32_t>(s.code());
+  e.err = s.errno_value();
+  e.message = s.message().substr(0, wire::kMaxText);
+  return wire::Message{id, std::move(e)};
+}
+
+Result<int> listen_on(const std::string& host, uint16_t port, uint16_t* bound) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* res = nullptr;
+  const std::string where = host + ":" + std::to_string(port);
+  const int gai = ::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &res);
+  if (gai != 0) {
+    return Status::invalid_argument("listen address " + where + ": " + ::gai_strerror(gai));
+  }
+  int fd = -1, err = 0;
+  for (addrinfo* a = res; a != nullptr && fd < 0; a = a->ai_next) {
+    fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd < 0) {
+      err = errno;
+      continue;
+    }
+    const int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (::bind(fd, a->ai_addr, a->ai_addrlen) != 0 || ::listen(fd, 64) != 0) {
+      err = errno;
+      ::close(fd);
+      fd = -1;
+    }
+  }
+  ::freeaddrinfo(res);
+  if (fd < 0) return Status::from_errno(err, "listen on " + where);
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+  *bound = ntohs(ss.ss_family == AF_INET6
+                     ? reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port
+                     : reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+  return fd;
+}
+
+// One replicator's connection, after the handshake.
+class Session {
+ public:
+  Session(Channel& ch, mirror::Applier& applier, std::mutex& applier_mu,
+          const std::atomic<bool>& stop)
+      : ch_(ch), applier_(applier), mu_(applier_mu), stop_(stop) {}
+
+  void run() {
+    Result<wire::Message> first = ch_.receive(std::chrono::seconds(30));
+    if (!first.is_ok()) return log_end(first.status());
+    const auto* hello = std::get_if<wire::Hello>(&first->body);
+    if (hello == nullptr || hello->version != wire::kProtocolVersion) {
+      (void)ch_.send(error_message(0, Status::unsupported(
+                                          "expected Hello with protocol version " +
+                                          std::to_string(wire::kProtocolVersion))));
+      (void)ch_.drain(std::chrono::seconds(5));
+      return log_end(Status::unsupported("no valid Hello"));
+    }
+    client_ = ch_.peer_fingerprint() + "/" + hello->journal_id;
+    wire::HelloOk ok;
+    {
+      std::lock_guard lock(mu_);
+      ok.mirror_id = applier_.mirror_id();
+      Result<uint64_t> applied = applier_.applied_seq(client_);
+      if (!applied.is_ok()) return log_end(applied.status());
+      ok.applied_seq = *applied;
+    }
+    log_info("replicator " + hello->client_name + " (" + ch_.peer_address() +
+             ", key " + ch_.peer_fingerprint() + ") connected; applied up to seq " +
+             std::to_string(ok.applied_seq));
+    if (Status s = ch_.send(wire::Message{0, ok}); !s.is_ok()) return log_end(s);
+    while (!stop_.load()) {
+      Result<wire::Message> m = ch_.receive(std::chrono::seconds(1));
+      if (!m.is_ok()) {
+        if (m.status().code() == Code::kIoError && m.status().errno_value() == ETIMEDOUT) {
+          continue;
+        }
+        return log_end(m.status());
+      }
+      Status s = handle(*m);
+      if (!s.is_ok()) {  // a protocol violation: say why, then hang up
+        (void)ch_.send(error_message(m->request_id, s));
+        (void)ch_.drain(std::chrono::seconds(5));
+        return log_end(s);
+      }
+    }
+  }
+
+ private:
+  void log_end(const Status& why) {
+    if (why.code() == Code::kNotFound) {
+      log_info("replicator " + ch_.peer_address() + " disconnected");
+    } else {
+      log_error("replicator " + ch_.peer_address() + ": " + why.to_string());
+    }
+  }
+
+  Status answer(uint64_t id, const Status& s) {
+    if (s.is_ok()) return ch_.send(wire::Message{id, wire::Ok{}});
+    log_error(s.to_string());
+    return ch_.send(error_message(id, s));
+  }
+
+  // Returns an error only for protocol violations (the connection ends);
+  // an operation that fails is answered with Error and the session goes on.
+  Status handle(const wire::Message& m) {
+    const uint64_t id = m.request_id;
+    std::lock_guard lock(mu_);
+    if (const auto* op = std::get_if<wire::EntryOp>(&m.body)) {
+      Status s = applier_.apply(client_, *op);
+      if (!s.is_ok()) first_failed_ = std::min(first_failed_, op->seq);
+      return answer(id, s);
+    }
+    if (const auto* fb = std::get_if<wire::FileBegin>(&m.body)) {
+      if (writer_) return Status::corrupt("FileBegin inside another file's update");
+      Result<mirror::BeginResult> r = applier_.begin_file(client_, *fb);
+      if (!r.is_ok()) {
+        skip_id_ = id;
+        return answer(id, r.status());
+      }
+      if (r->mismatch) {
+        skip_id_ = id;
+        return ch_.send(wire::Message{id, *r->mismatch});
+      }
+      writer_ = std::move(r->writer);
+      writer_id_ = id;
+      return Status::ok();
+    }
+    if (const auto* d = std::get_if<wire::FileData>(&m.body)) {
+      if (id == skip_id_) return Status::ok();
+      if (!writer_ || id != writer_id_) return Status::corrupt("FileData without FileBegin");
+      Status s = writer_->write(d->bytes);
+      if (s.is_ok()) return s;
+      writer_.reset();  // removes the temporary
+      skip_id_ = id;
+      return answer(id, s);
+    }
+    if (const auto* end = std::get_if<wire::FileEnd>(&m.body)) {
+      if (id == skip_id_) return Status::ok();
+      if (!writer_ || id != writer_id_) return Status::corrupt("FileEnd without FileBegin");
+      Status s = writer_->finish(*end);
+      writer_.reset();
+      return answer(id, s);
+    }
+    if (std::holds_alternative<wire::FileAbort>(m.body)) {
+      if (id == skip_id_) return Status::ok();
+      if (!writer_ || id != writer_id_) return Status::corrupt("FileAbort without FileBegin");
+      writer_.reset();
+      return answer(id, Status::ok());
+    }
+    if (const auto* sr = std::get_if<wire::SigRequest>(&m.body)) {
+      Result<wire::SigEnd> end = applier_.signature(sr->path, [&](std::span<const uint8_t> b) {
+        return ch_.send(wire::Message{id, wire::SigData{std::vector<uint8_t>(b.begin(), b.end())}});
+      });
+      if (!end.is_ok()) return answer(id, end.status());
+      return ch_.send(wire::Message{id, *end});
+    }
+    if (const auto* b = std::get_if<wire::Barrier>(&m.body)) {
+      const uint64_t seq = std::min(b->seq, first_failed_ - 1);
+      first_failed_ = UINT64_MAX;
+      Status s = applier_.barrier(client_, seq);
+      if (!s.is_ok()) return answer(id, s);
+      return ch_.send(wire::Message{id, wire::Ack{seq}});
+    }
+    return Status::corrupt(std::string("unexpected ") + wire::type_name(wire::type_of(m)));
+  }
+
+  Channel& ch_;
+  mirror::Applier& applier_;
+  std::mutex& mu_;
+  const std::atomic<bool>& stop_;
+  std::string client_;
+  std::unique_ptr<mirror::ContentWriter> writer_;
+  uint64_t writer_id_ = 0, skip_id_ = 0;
+  uint64_t first_failed_ = UINT64_MAX;  // entry op seq, since the last Barrier
+};
+
+}  // namespace
+
+Status run_server(const ServeOptions& opt, const std::atomic<bool>& stop) {
+  set_log_component("serve");
+  bool created = false;
+  MIRRORFS_ASSIGN_OR_RETURN(identity, tls::load_or_create_identity(opt.state_dir, &created));
+  if (opt.allowed.empty()) {
+    return Status::invalid_argument("no --allow FINGERPRINT: nobody could connect");
+  }
+  MIRRORFS_ASSIGN_OR_RETURN(ctx, tls::make_server_context(identity, opt.allowed));
+  MIRRORFS_ASSIGN_OR_RETURN(applier, mirror::Applier::open(opt.root, opt.state_dir));
+  uint16_t port = 0;
+  MIRRORFS_ASSIGN_OR_RETURN(listen_fd, listen_on(opt.host, opt.port, &port));
+  log_info(std::string(created ? "created key " : "key ") + identity.fingerprint +
+           "; serving " + opt.root + " on " + opt.host + ":" + std::to_string(port));
+  if (opt.on_listening) opt.on_listening(port);
+
+  std::mutex applier_mu;
+  struct Running {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done;
+  };
+  std::list<Running> sessions;
+  while (!stop.load()) {
+    pollfd p{listen_fd, POLLIN, 0};
+    if (::poll(&p, 1, 200) <= 0) continue;
+    const int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) continue;
+    sessions.remove_if([](Running& r) {
+      if (!r.done->load()) return false;
+      r.thread.join();
+      return true;
+    });
+    auto done = std::make_shared<std::atomic<bool>>(false);
+    std::thread t([&, fd, done] {
+      Result<std::unique_ptr<Channel>> ch = Channel::accept(fd, ctx);
+      if (!ch.is_ok()) {
+        log_error("refused a connection: " + ch.status().message());
+      } else {
+        Session(**ch, *applier, applier_mu, stop).run();
+      }
+      done->store(true);
+    });
+    sessions.push_back(Running{std::move(t), done});
+  }
+  ::close(listen_fd);
+  for (Running& r : sessions) r.thread.join();
+  log_info("stopped");
+  return Status::ok();
+}
+
+}  // namespace mirrorfs::replicator
