@@ -157,7 +157,8 @@ renamed over its target, so no reader ever sees a torn file. Runs in the
 foreground and logs to standard error.
 
 Options:
-  --listen HOST:PORT     address to listen on ([ADDR]:PORT for IPv6)
+  --listen HOST:PORT     address to listen on ([ADDR]:PORT for IPv6; port
+                         0 picks a free one, logged at start)
   --state DIR            this host's key (made on first start if missing,
                          see 'mirrorfs keygen') and the mirror's own
                          database (DIR/mirror.db)

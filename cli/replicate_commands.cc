@@ -40,7 +40,8 @@ int print_help(const char* cmd) {
 }
 
 // "HOST:PORT" or "[V6]:PORT".
-Result<std::pair<std::string, uint16_t>> parse_host_port(std::string_view s) {
+Result<std::pair<std::string, uint16_t>> parse_host_port(std::string_view s,
+                                                         bool allow_zero = false) {
   std::string host;
   std::string_view port;
   if (!s.empty() && s.front() == '[') {
@@ -61,7 +62,7 @@ Result<std::pair<std::string, uint16_t>> parse_host_port(std::string_view s) {
   unsigned long v = 0;
   if (port.empty() || port.size() > 5 ||
       port.find_first_not_of("0123456789") != std::string_view::npos ||
-      (v = std::stoul(std::string(port))) == 0 || v > 65535) {
+      ((v = std::stoul(std::string(port))) == 0 && !allow_zero) || v > 65535) {
     return Status::invalid_argument("'" + std::string(s) + "': bad port");
   }
   return std::make_pair(host, static_cast<uint16_t>(v));
@@ -153,7 +154,7 @@ int run_serve_command(int argc, char** argv) {
   if (opt.allowed.empty()) {
     return usage_error("serve", "--allow FINGERPRINT is required (see mirrorfs keygen)", hint);
   }
-  Result<std::pair<std::string, uint16_t>> hp = parse_host_port(listen);
+  Result<std::pair<std::string, uint16_t>> hp = parse_host_port(listen, true);
   if (!hp.is_ok()) return usage_error("serve", "--listen: " + hp.status().message(), hint);
   opt.host = hp->first;
   opt.port = hp->second;

@@ -18,15 +18,10 @@
 
 #include "tests/fs/journal_replay.h"
 #include "tests/fs/mount_fixture.h"
+#include "tests/fs/random_workload.h"
 
 namespace mirrorfs::fs::testing {
 namespace {
-
-unsigned seed_from_env() {
-  const char* s = std::getenv("MIRRORFS_CAPTURE_SEED");
-  return s ? static_cast<unsigned>(std::strtoul(s, nullptr, 10))
-           : std::random_device{}();
-}
 
 class CaptureTest : public MountTest {
  protected:
@@ -62,120 +57,13 @@ TEST_F(CaptureTest, ReplayingTheJournalRebuildsTheTree) {
   make_initial_tree();
   mount();
   const uint64_t start = last_seq();
-  const unsigned seed = seed_from_env();
+  const unsigned seed = seed_from_env("MIRRORFS_CAPTURE_SEED");
   SCOPED_TRACE("seed " + std::to_string(seed) +
                " (replay: MIRRORFS_CAPTURE_SEED=" + std::to_string(seed) + ")");
-  std::mt19937 rng(seed);
-  auto pick = [&](const std::vector<std::string>& v) {
-    return v[rng() % v.size()];
-  };
-  std::vector<std::string> dirs = {"", "old", "old/deep"};
-  std::vector<std::string> files = {"old/a", "old/deep/b", "top"};
-  auto fresh = [&](const std::string& dir) {
-    return (dir.empty() ? "" : dir + "/") + "n" + std::to_string(rng() % 1000);
-  };
-  auto forget_under = [&](const std::string& d) {  // after a dir rename
-    auto gone = [&](const std::string& p) {
-      return p == d || p.rfind(d + "/", 0) == 0;
-    };
-    std::erase_if(files, gone);
-    std::erase_if(dirs, gone);
-  };
-  std::string buf(70000, '\0');
-  for (int i = 0; i < 3000; ++i) {
-    for (char& c : buf) c = static_cast<char>('A' + rng() % 26);
-    const int op = static_cast<int>(rng() % 12);
-    if (files.empty() && op > 1) continue;
-    const std::string f = files.empty() ? "" : pick(files);
-    switch (op) {
-      case 0: {  // create and write
-        const std::string p = fresh(pick(dirs));
-        const int fd = ::open(m(p).c_str(), O_CREAT | O_EXCL | O_WRONLY, 0644);
-        if (fd < 0) break;
-        (void)!::write(fd, buf.data(), rng() % 20000);
-        ::close(fd);
-        files.push_back(p);
-        break;
-      }
-      case 1: {  // mkdir
-        const std::string p = fresh(pick(dirs));
-        if (::mkdir(m(p).c_str(), 0755) == 0) dirs.push_back(p);
-        break;
-      }
-      case 2:
-      case 3: {  // scattered writes, some past the end
-        const int fd = ::open(m(f).c_str(), O_WRONLY);
-        if (fd < 0) break;
-        for (int w = 0; w < 3; ++w) {
-          (void)!::pwrite(fd, buf.data(), 1 + rng() % 5000, rng() % 80000);
-        }
-        ::close(fd);
-        break;
-      }
-      case 4:  // truncate
-        (void)::truncate(m(f).c_str(), rng() % 60000);
-        break;
-      case 5: {  // rename a file, maybe over another
-        const std::string to =
-            rng() % 3 == 0 ? pick(files) : fresh(pick(dirs));
-        if (to != f && ::rename(m(f).c_str(), m(to).c_str()) == 0) {
-          std::erase(files, f);
-          std::erase(files, to);
-          files.push_back(to);
-        }
-        break;
-      }
-      case 6: {  // rename a directory (never into itself: EINVAL is fine)
-        const std::string d = pick(dirs);
-        if (d.empty()) break;
-        const std::string to = fresh(pick(dirs));
-        if (::rename(m(d).c_str(), m(to).c_str()) == 0) {
-          forget_under(d);
-          // Re-learn what moved by listing it in the mount.
-          for (auto& e : std::filesystem::recursive_directory_iterator(m(to))) {
-            // (not std::filesystem::relative: it resolves symlinks, and
-            // a random symlink may loop)
-            const std::string rel = e.path().string().substr(m().size() + 1);
-            const auto type = e.symlink_status().type();
-            if (type == std::filesystem::file_type::directory) {
-              dirs.push_back(rel);
-            } else if (type == std::filesystem::file_type::regular) {
-              files.push_back(rel);
-            }
-          }
-          dirs.push_back(to);
-        }
-        break;
-      }
-      case 7:  // unlink
-        if (::unlink(m(f).c_str()) == 0) std::erase(files, f);
-        break;
-      case 8: {  // rmdir (fails unless empty)
-        const std::string d = pick(dirs);
-        if (!d.empty() && ::rmdir(m(d).c_str()) == 0) std::erase(dirs, d);
-        break;
-      }
-      case 9: {  // hard link or symlink
-        const std::string p = fresh(pick(dirs));
-        if (rng() % 2) {
-          if (::link(m(f).c_str(), m(p).c_str()) == 0) files.push_back(p);
-        } else {
-          (void)::symlink(f.c_str(), m(p).c_str());
-        }
-        break;
-      }
-      case 10:  // chmod
-        (void)::chmod(m(f).c_str(), rng() % 2 ? 0600 : 0664);
-        break;
-      case 11:  // xattr
-        if (rng() % 3) {
-          (void)::setxattr(m(f).c_str(), "user.v", buf.data(), rng() % 50, 0);
-        } else {
-          (void)::removexattr(m(f).c_str(), "user.v");
-        }
-        break;
-    }
-  }
+  WorkloadTree tree;
+  tree.dirs = {"", "old", "old/deep"};
+  tree.files = {"old/a", "old/deep/b", "top"};
+  run_random_workload(m(), seed, 3000, tree);
   ASSERT_EQ(unmount(), 0);
   replay_and_compare(start);
 }
@@ -186,7 +74,7 @@ TEST_F(CaptureTest, ConcurrentWritersLoseNothing) {
   make_initial_tree();
   mount();
   const uint64_t start = last_seq();
-  const unsigned seed = seed_from_env();
+  const unsigned seed = seed_from_env("MIRRORFS_CAPTURE_SEED");
   SCOPED_TRACE("seed " + std::to_string(seed));
   constexpr int kThreads = 8;
   constexpr size_t kStripe = 4096;

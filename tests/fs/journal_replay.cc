@@ -167,7 +167,8 @@ std::string replay_journal(const std::vector<db::JournalRecord>& rows,
   return "";
 }
 
-std::string compare_trees(const std::string& a, const std::string& b) {
+std::string compare_trees(const std::string& a, const std::string& b,
+                          bool mtimes) {
   namespace stdfs = std::filesystem;
   auto list = [](const std::string& root) {
     std::set<std::string> out;
@@ -185,6 +186,15 @@ std::string compare_trees(const std::string& a, const std::string& b) {
                                   std::back_inserter(diff));
     return "names differ, e.g. " + diff.front();
   }
+  if (mtimes) {
+    struct stat ra, rb;
+    ::stat(a.c_str(), &ra);
+    ::stat(b.c_str(), &rb);
+    if (ra.st_mtim.tv_sec != rb.st_mtim.tv_sec ||
+        ra.st_mtim.tv_nsec != rb.st_mtim.tv_nsec) {
+      return "the roots' mtimes differ";
+    }
+  }
   // Hard links: names grouped by inode must group alike.
   std::map<ino_t, std::string> first_a, first_b;
   for (const std::string& rel : na) {
@@ -194,6 +204,13 @@ std::string compare_trees(const std::string& a, const std::string& b) {
     if (sa.st_mode != sb.st_mode) return rel + ": mode differs";
     if (sa.st_uid != sb.st_uid || sa.st_gid != sb.st_gid) {
       return rel + ": owner differs";
+    }
+    if (mtimes && (sa.st_mtim.tv_sec != sb.st_mtim.tv_sec ||
+                   sa.st_mtim.tv_nsec != sb.st_mtim.tv_nsec)) {
+      return rel + ": mtime " + std::to_string(sa.st_mtim.tv_sec) + "." +
+             std::to_string(sa.st_mtim.tv_nsec) + " vs " +
+             std::to_string(sb.st_mtim.tv_sec) + "." +
+             std::to_string(sb.st_mtim.tv_nsec);
     }
     if (S_ISLNK(sa.st_mode)) {
       if (stdfs::read_symlink(a + "/" + rel) != stdfs::read_symlink(b + "/" + rel)) {

@@ -22,7 +22,9 @@ std::string replay_journal(const std::vector<db::JournalRecord>& rows,
 
 // Compares two trees: names, kinds, modes, owners, sizes, contents,
 // symlink targets, user.* xattrs and which names are hard links of one
-// another. Returns "" or the first difference.
-std::string compare_trees(const std::string& a, const std::string& b);
+// another; with `mtimes`, also every entry's mtime to the nanosecond (the
+// roots' included). Returns "" or the first difference.
+std::string compare_trees(const std::string& a, const std::string& b,
+                          bool mtimes = false);
 
 }  // namespace mirrorfs::fs::testing

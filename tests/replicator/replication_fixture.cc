@@ -1,0 +1,147 @@
+#include "tests/replicator/replication_fixture.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+namespace mirrorfs::replicator::testing {
+namespace {
+
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+std::string read_all(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+std::pair<int, std::string> run_mirrorfs(const std::vector<std::string>& args) {
+  std::string cmd = MIRRORFS_BIN;
+  for (const auto& a : args) cmd += " '" + a + "'";
+  cmd += " 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[512];
+  while (p && std::fgets(buf, sizeof buf, p)) out += buf;
+  const int status = p ? ::pclose(p) : -1;
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+uint64_t json_number(const std::string& json, const std::string& key) {
+  const std::string k = "\"" + key + "\":";
+  const size_t at = json.find(k);
+  if (at == std::string::npos) return UINT64_MAX;
+  return std::strtoull(json.c_str() + at + k.size(), nullptr, 10);
+}
+
+void ReplicationTest::SetUp() {
+  MountTest::SetUp();
+  if (IsSkipped()) return;
+  mirror_ = root_ + "/mirror";
+  mirror_state_ = root_ + "/mirror-state";
+  ASSERT_EQ(::mkdir(mirror_.c_str(), 0755), 0);
+  auto [c1, fp1] = run_mirrorfs({"keygen", "--state", state_});
+  ASSERT_EQ(c1, 0) << fp1;
+  client_fp_ = trim(fp1);
+  auto [c2, fp2] = run_mirrorfs({"keygen", "--state", mirror_state_});
+  ASSERT_EQ(c2, 0) << fp2;
+  mirror_fp_ = trim(fp2);
+}
+
+void ReplicationTest::TearDown() {
+  stop_serve();
+  if (HasFailure()) {
+    std::fprintf(stderr, "--- serve log:\n%s\n",
+                 read_all(mirror_state_ + "/serve.log").c_str());
+  }
+  MountTest::TearDown();
+}
+
+void ReplicationTest::start_serve(const std::vector<std::string>& allow) {
+  const std::string log = mirror_state_ + "/serve.log";
+  std::vector<std::string> args = {MIRRORFS_BIN, "serve", mirror_, "--listen",
+                                   "127.0.0.1:0", "--state", mirror_state_};
+  for (const std::string& a : allow.empty() ? std::vector<std::string>{client_fp_} : allow) {
+    args.push_back("--allow");
+    args.push_back(a);
+  }
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    const int fd = ::open(log.c_str(), O_CREAT | O_APPEND | O_WRONLY, 0644);
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  serve_pid_ = pid;
+  // "serving ROOT on 127.0.0.1:PORT" in the log once it listens.
+  const std::regex listening("on 127\\.0\\.0\\.1:([0-9]+)");
+  for (int i = 0; i < 400; ++i) {
+    std::smatch mt;
+    const std::string text = read_all(log);
+    if (std::regex_search(text, mt, listening)) {
+      port_ = static_cast<uint16_t>(std::stoi(mt[1]));
+      return;
+    }
+    int status;
+    if (::waitpid(pid, &status, WNOHANG) == pid) {
+      serve_pid_ = -1;
+      FAIL() << "serve exited: " << text;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  FAIL() << "serve did not listen: " << read_all(log);
+}
+
+void ReplicationTest::stop_serve() {
+  if (serve_pid_ < 0) return;
+  ::kill(serve_pid_, SIGTERM);
+  int status = 0;
+  for (int i = 0; i < 100; ++i) {
+    if (::waitpid(serve_pid_, &status, WNOHANG) == serve_pid_) {
+      serve_pid_ = -1;
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ::kill(serve_pid_, SIGKILL);
+  ::waitpid(serve_pid_, &status, 0);
+  serve_pid_ = -1;
+  ADD_FAILURE() << "serve did not stop on SIGTERM within 5 s";
+}
+
+std::pair<int, std::string> ReplicationTest::replicate_once(
+    const std::string& pin, const std::vector<std::string>& extra) {
+  std::vector<std::string> args = {
+      "replicate", "--once", "--state", state_,
+      "--mirror", "m=127.0.0.1:" + std::to_string(port_),
+      "--pin", "m=" + (pin.empty() ? mirror_fp_ : pin)};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return run_mirrorfs(args);
+}
+
+std::string ReplicationTest::status_json() {
+  auto [code, out] = run_mirrorfs({"status", "--state", state_, "--json"});
+  EXPECT_EQ(code, 0) << out;
+  return out;
+}
+
+}  // namespace mirrorfs::replicator::testing
