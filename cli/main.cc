@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "cli/help.h"
+#include "cli/keygen_command.h"
 #include "cli/mount_command.h"
 #include "cli/options.h"
 #include "cli/output_file.h"
@@ -41,6 +42,9 @@ int run(int argc, char** argv) {
   // Commands with their own options parse their own command line.
   if (argc >= 2 && std::string_view(argv[1]) == "mount") {
     return run_mount_command(argc - 1, argv + 1);
+  }
+  if (argc >= 2 && std::string_view(argv[1]) == "keygen") {
+    return run_keygen_command(argc - 1, argv + 1);
   }
   auto parsed = parse_command_line(argc, argv);
   if (!parsed) return usage_error("", parsed.status().message());
