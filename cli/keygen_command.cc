@@ -45,19 +45,18 @@ int run_keygen_command(int argc, char** argv) {
       case 'h':
         return print(command_help("keygen"));
       case ':':
-        return usage_error(
-            "keygen", std::string(argv[optind - 1]) + " needs an argument",
-            kHint);
+        return usage_error("keygen",
+                           std::string(argv[optind - 1]) + " needs an argument",
+                           kHint);
       default:
         return usage_error(
             "keygen", std::string("unknown option ") + argv[optind - 1], kHint);
     }
   }
   if (optind < argc) {
-    return usage_error("keygen",
-                       std::string("unexpected argument '") + argv[optind] +
-                           "'",
-                       kHint);
+    return usage_error(
+        "keygen", std::string("unexpected argument '") + argv[optind] + "'",
+        kHint);
   }
   if (state_dir.empty()) {
     return usage_error("keygen", "--state DIR is required", kHint);

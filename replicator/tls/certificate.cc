@@ -24,9 +24,9 @@ Status set_random_serial(X509* cert) {
   bytes[0] &= 0x7f;  // positive, at most 20 octets encoded (RFC 5280)
   bytes[0] |= 0x40;  // and never zero
   BIGNUM* bn = BN_bin2bn(bytes.data(), static_cast<int>(bytes.size()), nullptr);
-  const bool ok = bn != nullptr &&
-                  BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert)) !=
-                      nullptr;
+  const bool ok =
+      bn != nullptr &&
+      BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert)) != nullptr;
   BN_free(bn);
   if (!ok) return openssl_status(Code::kInternal, "set serial number");
   return Status::ok();
@@ -63,12 +63,12 @@ Status add_extensions(X509* cert) {
   X509V3_CTX ctx;
   X509V3_set_ctx_nodb(&ctx);
   X509V3_set_ctx(&ctx, cert, cert, nullptr, nullptr, 0);
-  MIRRORFS_RETURN_IF_ERROR(add_extension(cert, &ctx, NID_basic_constraints,
-                                         "critical,CA:FALSE"));
-  MIRRORFS_RETURN_IF_ERROR(add_extension(cert, &ctx, NID_key_usage,
-                                         "critical,digitalSignature"));
-  MIRRORFS_RETURN_IF_ERROR(add_extension(cert, &ctx, NID_ext_key_usage,
-                                         "serverAuth,clientAuth"));
+  MIRRORFS_RETURN_IF_ERROR(
+      add_extension(cert, &ctx, NID_basic_constraints, "critical,CA:FALSE"));
+  MIRRORFS_RETURN_IF_ERROR(
+      add_extension(cert, &ctx, NID_key_usage, "critical,digitalSignature"));
+  MIRRORFS_RETURN_IF_ERROR(
+      add_extension(cert, &ctx, NID_ext_key_usage, "serverAuth,clientAuth"));
   return add_extension(cert, &ctx, NID_subject_key_identifier, "hash");
 }
 
@@ -81,8 +81,7 @@ Result<PkeyPtr> generate_ed25519_key() {
   return key;
 }
 
-Result<X509Ptr> issue_self_signed(EVP_PKEY* key,
-                                  std::string_view common_name) {
+Result<X509Ptr> issue_self_signed(EVP_PKEY* key, std::string_view common_name) {
   ERR_clear_error();
   X509Ptr cert(X509_new());
   if (!cert) return openssl_status(Code::kInternal, "new certificate");

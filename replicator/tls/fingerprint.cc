@@ -52,9 +52,9 @@ Result<std::string> parse_fingerprint(std::string_view text) {
   }
   const std::string_view hex = text.substr(prefix.size());
   if (hex.size() != 64) {
-    return Status::invalid_argument(
-        "fingerprint " + shown(text) + " has " + std::to_string(hex.size()) +
-        " hex digits after 'sha256:', expected 64");
+    return Status::invalid_argument("fingerprint " + shown(text) + " has " +
+                                    std::to_string(hex.size()) +
+                                    " hex digits after 'sha256:', expected 64");
   }
   std::string out(prefix);
   for (char c : hex) {

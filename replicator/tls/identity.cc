@@ -50,10 +50,10 @@ std::string octal_mode(mode_t mode) {
 }
 
 Status unreadable(int err, const std::string& path, std::string_view what) {
-  return Status(Code::kCorrupt,
-                "cannot " + std::string(what) + " " + path + ": " +
-                    std::strerror(err),
-                err);
+  return Status(
+      Code::kCorrupt,
+      "cannot " + std::string(what) + " " + path + ": " + std::strerror(err),
+      err);
 }
 
 // The contents of `path`, or nullopt when it does not exist. A key file
@@ -74,7 +74,8 @@ Result<std::optional<std::string>> read_identity_file(const std::string& path,
     return Status::corrupt(
         path + " has mode " + octal_mode(st.st_mode) +
         ": a private key must be accessible to its owner only; refusing it "
-        "(chmod 600 " + path + ")");
+        "(chmod 600 " +
+        path + ")");
   }
   if (static_cast<uint64_t>(st.st_size) > kMaxIdentityFileSize) {
     return Status::corrupt(path + " is larger than " +
@@ -153,8 +154,7 @@ Status sync_dir(const std::string& dir) {
 // Writes `data` to DIR/NAME with `mode` by way of a synced temporary file.
 // With `replace` false an existing DIR/NAME is left alone: kAlreadyExists.
 Status write_file_atomically(const std::string& dir, const char* name,
-                             std::string_view data, mode_t mode,
-                             bool replace) {
+                             std::string_view data, mode_t mode, bool replace) {
   const std::string path = dir + "/" + name;
   std::string tmp = dir + "/." + name + ".XXXXXX";
   Fd fd(::mkostemp(tmp.data(), O_CLOEXEC));  // created 0600
@@ -163,11 +163,11 @@ Status write_file_atomically(const std::string& dir, const char* name,
                   ? Status::ok()
                   : Status::from_errno(errno, "chmod " + tmp);
   if (st) {
-    st = core::write_full(fd.get(),
-                          reinterpret_cast<const uint8_t*>(data.data()),
-                          data.size());
+    st = core::write_full(
+        fd.get(), reinterpret_cast<const uint8_t*>(data.data()), data.size());
   }
-  if (st && ::fsync(fd.get()) != 0) st = Status::from_errno(errno, "fsync " + tmp);
+  if (st && ::fsync(fd.get()) != 0)
+    st = Status::from_errno(errno, "fsync " + tmp);
   if (st) st = fd.close(tmp);
   if (st) {
     const int r = replace ? ::rename(tmp.c_str(), path.c_str())
@@ -202,8 +202,8 @@ Result<IdentityFiles> read_identity_files(const std::string& dir) {
 Result<std::string> reissue_certificate(const std::string& dir,
                                         std::string_view key_pem) {
   MIRRORFS_ASSIGN_OR_RETURN(key, parse_key(dir, key_pem));
-  MIRRORFS_ASSIGN_OR_RETURN(cert, issue_self_signed(key.get(),
-                                                    host_common_name()));
+  MIRRORFS_ASSIGN_OR_RETURN(cert,
+                            issue_self_signed(key.get(), host_common_name()));
   MIRRORFS_ASSIGN_OR_RETURN(pem, certificate_to_pem(cert.get()));
   MIRRORFS_RETURN_IF_ERROR(
       write_file_atomically(dir, kIdentityCertFile, pem, 0644, true));

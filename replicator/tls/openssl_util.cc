@@ -65,8 +65,8 @@ Result<PkeyPtr> parse_private_key_pem(std::string_view pem,
   ERR_clear_error();
   BioPtr bio = memory_bio(pem);
   if (!bio) return openssl_status(Code::kCorrupt, what);
-  PkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, no_password,
-                                      nullptr));
+  PkeyPtr key(
+      PEM_read_bio_PrivateKey(bio.get(), nullptr, no_password, nullptr));
   if (!key) {
     return openssl_status(
         Code::kCorrupt,

@@ -116,10 +116,10 @@ Result<std::shared_ptr<ssl::context>> make_context(
     return openssl_status(Code::kInternal, "TLS context: no session tickets");
   }
 
-  MIRRORFS_ASSIGN_OR_RETURN(key, parse_private_key_pem(id.key_pem,
-                                                       "identity key"));
-  MIRRORFS_ASSIGN_OR_RETURN(cert, parse_certificate_pem(id.cert_pem,
-                                                        "identity certificate"));
+  MIRRORFS_ASSIGN_OR_RETURN(key,
+                            parse_private_key_pem(id.key_pem, "identity key"));
+  MIRRORFS_ASSIGN_OR_RETURN(
+      cert, parse_certificate_pem(id.cert_pem, "identity certificate"));
   if (SSL_CTX_use_certificate(h, cert.get()) != 1 ||
       SSL_CTX_use_PrivateKey(h, key.get()) != 1 ||
       SSL_CTX_check_private_key(h) != 1) {
@@ -147,8 +147,7 @@ bool is_certificate_alert(int reason) {
   return reason == SSL_R_SSLV3_ALERT_BAD_CERTIFICATE ||
          reason == SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN ||
          reason == SSL_R_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE ||
-         reason == SSL_R_TLSV1_ALERT_UNKNOWN_CA ||
-         reason == SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED;
+         reason == SSL_R_TLSV1_ALERT_UNKNOWN_CA;
 }
 
 bool is_version_failure(int reason) {
@@ -197,8 +196,8 @@ std::string peer_fingerprint(SSL* ssl) {
 std::string rejection(SSL* ssl) {
   const int index = rejection_index();
   if (ssl == nullptr || index < 0) return "";
-  const auto* reason = static_cast<const std::string*>(
-      SSL_get_ex_data(ssl, index));
+  const auto* reason =
+      static_cast<const std::string*>(SSL_get_ex_data(ssl, index));
   return reason != nullptr ? *reason : "";
 }
 
@@ -214,17 +213,22 @@ Status tls_status(SSL* ssl, const boost::system::error_code& ec) {
                   "TLS: the peer closed the connection without a TLS "
                   "close_notify");
   }
+  if (ec == boost::asio::error::eof) {
+    return Status(Code::kIoError, "TLS: the peer closed the connection");
+  }
   if (ec.category() == boost::asio::error::get_ssl_category()) {
     const int reason = ERR_GET_REASON(static_cast<unsigned long>(ec.value()));
     if (reason == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE) {
       return refused("the client presented no certificate");
     }
+    if (reason == SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED) {
+      return refused("the mirror requires a client certificate; none was sent");
+    }
     if (is_certificate_alert(reason)) {
-      return refused(server ? "the client refused this mirror's key (" +
-                                  ec.message() + ")"
-                            : "the mirror refused this client's key (" +
-                                  ec.message() +
-                                  "): is its fingerprint allowed there?");
+      return refused(
+          server ? "the client refused this mirror's key (" + ec.message() + ")"
+                 : "the mirror refused this client's key (" + ec.message() +
+                       "): is its fingerprint allowed there?");
     }
     if (is_version_failure(reason)) {
       return Status(Code::kUnsupported,

@@ -18,7 +18,8 @@
 //   (EACCES); the server's handshake fails with "the client refused this
 //   mirror's key" (EACCES).
 // - A client without a certificate: the server's handshake fails,
-//   "the client presented no certificate" (EACCES).
+//   "the client presented no certificate" (EACCES); the client's first
+//   read, "the mirror requires a client certificate; none was sent".
 // - A peer without TLS 1.3: the handshake fails, "the peer does not
 //   speak TLS 1.3" (kUnsupported).
 // The refusal reason this end recorded is also available on its own,
