@@ -2,7 +2,6 @@
 
 #include <getopt.h>
 
-#include <cstdio>
 #include <string>
 
 #include "cli/help.h"
@@ -20,15 +19,6 @@ const struct option kOptions[] = {
 
 constexpr std::string_view kHint = "mirrorfs keygen --help";
 
-int print(std::string_view text) {
-  if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() ||
-      std::fflush(stdout) != 0) {
-    report("standard output", "write failed");
-    return kExitEnvironment;
-  }
-  return kExitOk;
-}
-
 }  // namespace
 
 int run_keygen_command(int argc, char** argv) {
@@ -43,7 +33,7 @@ int run_keygen_command(int argc, char** argv) {
         state_dir = optarg;
         break;
       case 'h':
-        return print(command_help("keygen"));
+        return print_text(command_help("keygen"));
       case ':':
         return usage_error("keygen",
                            std::string(argv[optind - 1]) + " needs an argument",
@@ -67,7 +57,7 @@ int run_keygen_command(int argc, char** argv) {
   if (created) {
     report("keygen", "created a new identity in " + state_dir);
   }
-  return print(id->fingerprint + "\n");
+  return print_text(id->fingerprint + "\n");
 }
 
 }  // namespace mirrorfs::cli

@@ -21,17 +21,6 @@
 namespace mirrorfs::cli {
 namespace {
 
-// Writes help or version text to stdout; a failure (e.g. stdout closed)
-// is reported like any other.
-int print_text(std::string_view text) {
-  if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() ||
-      std::fflush(stdout) != 0) {
-    report("standard output", "write failed");
-    return kExitEnvironment;
-  }
-  return kExitOk;
-}
-
 bool is_command(std::string_view cmd) { return !command_help(cmd).empty(); }
 
 int unknown_command(const std::string& cmd) {

@@ -21,27 +21,7 @@
 namespace mirrorfs::replicator::tls {
 namespace {
 
-// Closes a file descriptor when it goes out of scope.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  // Closes now, reporting a failure (a delayed write error).
-  Status close(const std::string& what) {
-    const int fd = fd_;
-    fd_ = -1;
-    if (::close(fd) != 0) return Status::from_errno(errno, "close " + what);
-    return Status::ok();
-  }
-
- private:
-  int fd_;
-};
+using Fd = core::UniqueFd;
 
 std::string octal_mode(mode_t mode) {
   char buf[8];

@@ -38,6 +38,18 @@ class IdentityTest : public ::testing::Test {
     return id ? *id : Identity{};
   }
 
+  // load_or_create_identity finds `made`'s key (it creates none).
+  Identity expect_kept(const Identity& made) {
+    bool created = true;
+    auto id = load_or_create_identity(state(), &created);
+    EXPECT_TRUE(id) << id.status().message();
+    EXPECT_FALSE(created);
+    if (!id) return Identity{};
+    EXPECT_EQ(id->fingerprint, made.fingerprint);
+    EXPECT_EQ(id->key_pem, made.key_pem);
+    return *id;
+  }
+
   // load_identity fails with kCorrupt and a message holding `why`.
   void expect_corrupt(const std::string& why) {
     auto id = load_identity(state());
@@ -69,13 +81,7 @@ TEST_F(IdentityTest, CreatedOnceThenLoaded) {
   ASSERT_TRUE(parse_fingerprint(made.fingerprint));
   EXPECT_EQ(*parse_fingerprint(made.fingerprint), made.fingerprint);
 
-  bool created = true;
-  auto again = load_or_create_identity(state(), &created);
-  ASSERT_TRUE(again) << again.status().message();
-  EXPECT_FALSE(created);
-  EXPECT_EQ(again->fingerprint, made.fingerprint);
-  EXPECT_EQ(again->key_pem, made.key_pem);
-  EXPECT_EQ(again->cert_pem, made.cert_pem);
+  EXPECT_EQ(expect_kept(made).cert_pem, made.cert_pem);
 
   auto loaded = load_identity(state());
   ASSERT_TRUE(loaded) << loaded.status().message();
@@ -250,13 +256,7 @@ TEST_F(IdentityTest, MissingCertificateIsReissuedForTheSameKey) {
   ASSERT_EQ(::unlink(cert().c_str()), 0);
   expect_corrupt("identity.crt is missing");
 
-  bool created = true;
-  auto id = load_or_create_identity(state(), &created);
-  ASSERT_TRUE(id) << id.status().message();
-  EXPECT_FALSE(created);
-  EXPECT_EQ(id->fingerprint, made.fingerprint);
-  EXPECT_EQ(id->key_pem, made.key_pem);
-  EXPECT_NE(id->cert_pem, made.cert_pem);  // a new serial
+  EXPECT_NE(expect_kept(made).cert_pem, made.cert_pem);  // a new serial
   EXPECT_EQ(mode_of(cert()), 0644u);
   auto loaded = load_identity(state());
   ASSERT_TRUE(loaded) << loaded.status().message();

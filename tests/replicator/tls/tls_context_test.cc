@@ -160,6 +160,17 @@ class TlsContextTest : public ::testing::Test {
     return ctx ? *ctx : nullptr;
   }
 
+  // One connection: a mirror with mirror_'s key allowing `allowed`, and a
+  // client with `client_id` pinning `pinned`.
+  Connection connect(std::vector<std::string> allowed,
+                     const Identity& client_id, std::string pinned) {
+    Connection c;
+    auto server = server_ctx(std::move(allowed));
+    auto client = client_ctx(client_id, std::move(pinned));
+    if (server && client) c.run(*server, *client);
+    return c;
+  }
+
   db::testing::TempDir tmp_;
   Identity mirror_, replicator_, stranger_;
 };
@@ -174,11 +185,8 @@ TEST_F(TlsContextTest, AllowedClientTalksToPinnedMirror) {
   // Several allowed keys, one in upper case: any of them is accepted.
   std::string upper = replicator_.fingerprint;
   for (char& c : upper) c = static_cast<char>(std::toupper(c));
-  auto server = server_ctx({stranger_.fingerprint, upper});
-  auto client = client_ctx(replicator_, mirror_.fingerprint);
-  ASSERT_TRUE(server && client);
-  Connection c;
-  c.run(*server, *client);
+  const Connection c =
+      connect({stranger_.fingerprint, upper}, replicator_, mirror_.fingerprint);
 
   for (const End* end : {&c.server(), &c.client()}) {
     EXPECT_FALSE(end->handshake_ec) << end->handshake_ec.message();
@@ -194,11 +202,8 @@ TEST_F(TlsContextTest, AllowedClientTalksToPinnedMirror) {
 }
 
 TEST_F(TlsContextTest, UnknownClientIsRefusedBeforeAnyByteArrives) {
-  auto server = server_ctx({replicator_.fingerprint});
-  auto client = client_ctx(stranger_, mirror_.fingerprint);
-  ASSERT_TRUE(server && client);
-  Connection c;
-  c.run(*server, *client);
+  const Connection c =
+      connect({replicator_.fingerprint}, stranger_, mirror_.fingerprint);
 
   ASSERT_TRUE(c.server().handshake_ec);
   const std::string why =
@@ -215,11 +220,8 @@ TEST_F(TlsContextTest, UnknownClientIsRefusedBeforeAnyByteArrives) {
 }
 
 TEST_F(TlsContextTest, MirrorWithAnotherKeyIsRefusedByTheClient) {
-  auto server = server_ctx({replicator_.fingerprint});
-  auto client = client_ctx(replicator_, stranger_.fingerprint);
-  ASSERT_TRUE(server && client);
-  Connection c;
-  c.run(*server, *client);
+  const Connection c =
+      connect({replicator_.fingerprint}, replicator_, stranger_.fingerprint);
 
   ASSERT_TRUE(c.client().handshake_ec);
   const std::string why = "mirror presented key " + mirror_.fingerprint +
