@@ -171,6 +171,16 @@ class TlsContextTest : public ::testing::Test {
     return c;
   }
 
+  // One connection from a client context made by hand to a mirror that
+  // allows replicator_'s key.
+  Connection connect(ssl::context& client) {
+    Connection c;
+    if (auto server = server_ctx({replicator_.fingerprint})) {
+      c.run(*server, client);
+    }
+    return c;
+  }
+
   db::testing::TempDir tmp_;
   Identity mirror_, replicator_, stranger_;
 };
@@ -235,12 +245,9 @@ TEST_F(TlsContextTest, MirrorWithAnotherKeyIsRefusedByTheClient) {
 }
 
 TEST_F(TlsContextTest, ClientWithoutCertificateIsRefused) {
-  auto server = server_ctx({replicator_.fingerprint});
-  ASSERT_TRUE(server);
   ssl::context client(ssl::context::tls_client);
   client.set_verify_mode(ssl::verify_none);
-  Connection c;
-  c.run(*server, client);
+  const Connection c = connect(client);
 
   ASSERT_TRUE(c.server().handshake_ec);
   expect_refusal(c.server().handshake, "the client presented no certificate");
@@ -250,8 +257,6 @@ TEST_F(TlsContextTest, ClientWithoutCertificateIsRefused) {
 }
 
 TEST_F(TlsContextTest, Tls12ClientIsRefused) {
-  auto server = server_ctx({replicator_.fingerprint});
-  ASSERT_TRUE(server);
   // The right key, but TLS 1.2 at most.
   ssl::context client(ssl::context::tls_client);
   client.set_verify_mode(ssl::verify_none);
@@ -259,8 +264,7 @@ TEST_F(TlsContextTest, Tls12ClientIsRefused) {
   client.use_private_key(asio::buffer(replicator_.key_pem), ssl::context::pem);
   ASSERT_EQ(
       SSL_CTX_set_max_proto_version(client.native_handle(), TLS1_2_VERSION), 1);
-  Connection c;
-  c.run(*server, client);
+  const Connection c = connect(client);
 
   ASSERT_TRUE(c.server().handshake_ec);
   EXPECT_EQ(c.server().handshake.code(), Code::kUnsupported)
