@@ -22,6 +22,7 @@ Commands:
   replicate  ship the journaled changes to mirrors
   serve      the mirror daemon: apply what replicators send beneath ROOT
   status     what each mirror acknowledged, what is pending, last errors
+  keygen     make this host's key for replication; print its fingerprint
   signature  write the signature of a basis file
   delta      write the delta that turns a signature's basis into a new file
   patch      apply a delta to a basis file, writing the new file
@@ -34,7 +35,8 @@ Exit status:
   0  success
   1  usage error or environment problem: a bad option, a missing file,
      an I/O error, an output file that exists without -f
-  2  corrupt input: a malformed signature or delta, a COPY outside the basis
+  2  corrupt input: a malformed signature or delta, a COPY outside the
+     basis, damaged identity files (keygen)
   3  internal error
 )";
 
@@ -220,6 +222,30 @@ Options:
   -h, --help    show this help
 
 Exit status: 0 printed, 1 no state in DIR or an I/O error.
+constexpr std::string_view kKeygen =
+    R"(Usage: mirrorfs keygen --state DIR
+
+Makes this host's identity for replication, unless it has one, and prints
+its fingerprint, e.g. sha256:3f1c...e09a (64 hex digits), as the only line
+on standard output. The fingerprint is what the other end is given: a
+mirror's for 'mirrorfs replicate --pin', a replicator's for 'mirrorfs
+serve --allow'. Running it again prints the same fingerprint.
+
+The identity is an Ed25519 key in DIR/identity.key (mode 0600; refused if
+group or others can access it, as ssh does) and a self-signed certificate
+for it in DIR/identity.crt. When a new one is made, one line on standard
+error says so. A key without its certificate gets a new certificate (the
+fingerprint, which names the key, stays). A certificate without its key is
+refused: keygen never replaces a lost key by itself, since every peer
+would have to be given the new fingerprint.
+
+Options:
+  --state DIR  the state directory (created, mode 0700, if missing)
+  -h, --help   show this help
+
+Exit status: 0 success; 1 usage or environment (no --state, a directory
+that cannot be created or written); 2 the identity files are damaged, do
+not match, or the key is readable by others; 3 internal.
 )";
 
 constexpr std::string_view kVersion =
@@ -235,6 +261,7 @@ std::string_view command_help(std::string_view command) {
   if (command == "serve") return kServe;
   if (command == "replicate") return kReplicate;
   if (command == "status") return kStatus;
+  if (command == "keygen") return kKeygen;
   if (command == "signature") return kSignature;
   if (command == "delta") return kDelta;
   if (command == "patch") return kPatch;

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "cli/help.h"
+#include "cli/keygen_command.h"
 #include "cli/mount_command.h"
 #include "cli/options.h"
 #include "cli/output_file.h"
@@ -20,17 +21,6 @@
 
 namespace mirrorfs::cli {
 namespace {
-
-// Writes help or version text to stdout; a failure (e.g. stdout closed)
-// is reported like any other.
-int print_text(std::string_view text) {
-  if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() ||
-      std::fflush(stdout) != 0) {
-    report("standard output", "write failed");
-    return kExitEnvironment;
-  }
-  return kExitOk;
-}
 
 bool is_command(std::string_view cmd) { return !command_help(cmd).empty(); }
 
@@ -46,6 +36,7 @@ int run(int argc, char** argv) {
     if (cmd == "serve") return run_serve_command(argc - 1, argv + 1);
     if (cmd == "replicate") return run_replicate_command(argc - 1, argv + 1);
     if (cmd == "status") return run_status_command(argc - 1, argv + 1);
+    if (cmd == "keygen") return run_keygen_command(argc - 1, argv + 1);
   }
   auto parsed = parse_command_line(argc, argv);
   if (!parsed) return usage_error("", parsed.status().message());

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cassert>
+#include <cstdio>
 #include <string>
 
 namespace mirrorfs::cli {
@@ -57,6 +58,15 @@ int fail(std::string_view what, const Status& st) {
   report(what, st.to_string());
   int code = exit_code_for(st);
   return code == kExitOk ? kExitInternal : code;
+}
+
+int print_text(std::string_view text) {
+  if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() ||
+      std::fflush(stdout) != 0) {
+    report("standard output", "write failed");
+    return kExitEnvironment;
+  }
+  return kExitOk;
 }
 
 int usage_error(std::string_view what, std::string_view why,

@@ -28,6 +28,10 @@ void report(std::string_view what, std::string_view why);
 // REQUIRES: !st.is_ok().
 int fail(std::string_view what, const Status& st);
 
+// Writes help, version or result text to stdout and flushes it; a
+// failure (e.g. stdout closed) is reported. Returns the exit code.
+int print_text(std::string_view text);
+
 // A usage error: the message, then the hint "try '<hint>'". Returns 1.
 int usage_error(std::string_view what, std::string_view why,
                 std::string_view hint = "mirrorfs --help");

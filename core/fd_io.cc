@@ -7,8 +7,29 @@
 #include <cassert>
 #include <cerrno>
 #include <memory>
+#include <string>
 
 namespace mirrorfs::core {
+
+UniqueFd::~UniqueFd() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = other.release();
+  }
+  return *this;
+}
+
+Status UniqueFd::close(std::string_view what) {
+  const int fd = release();
+  if (fd >= 0 && ::close(fd) != 0) {
+    return Status::from_errno(errno, "close " + std::string(what));
+  }
+  return Status::ok();
+}
 
 namespace {
 

@@ -6,11 +6,39 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string_view>
 
 #include "core/job.h"
 #include "core/status.h"
 
 namespace mirrorfs::core {
+
+// Owns a file descriptor: closes it when destroyed (a failure there has
+// nowhere to go), or earlier by close(), which reports it. Movable.
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  ~UniqueFd();
+  UniqueFd(UniqueFd&& other) noexcept : fd_(other.release()) {}
+  UniqueFd& operator=(UniqueFd&& other) noexcept;
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+
+  int get() const { return fd_; }
+  // Gives up ownership; returns the descriptor.
+  int release() {
+    const int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+  // Closes now; a delayed write error becomes "close <what>: <error>".
+  // OK when there was nothing to close.
+  Status close(std::string_view what);
+
+ private:
+  int fd_ = -1;
+};
 
 // Reads until len bytes or end of file; returns the count read.
 Result<size_t> read_full(int fd, uint8_t* buf, size_t len);

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/fd_io.h"
 #include "db/catalog.h"
 #include "db/journal.h"
 #include "fs/catalog_attrs.h"
@@ -31,19 +32,7 @@ struct Entry {
   struct stat st;
 };
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
+using Fd = core::UniqueFd;
 
 // The entries of a directory, sorted by name (bytewise, as the catalog
 // lists them).

@@ -1,0 +1,10 @@
+// `mirrorfs keygen`: makes this host's identity (replicator/tls/identity.h)
+// if it has none and prints its fingerprint.
+#pragma once
+
+namespace mirrorfs::cli {
+
+// argv[0] is "keygen". Returns the exit code.
+int run_keygen_command(int argc, char** argv);
+
+}  // namespace mirrorfs::cli
