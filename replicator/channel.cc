@@ -40,10 +40,16 @@ Status status_of(const boost::system::error_code& ec, const std::string& what) {
   return Status(Code::kIoError, what + ": " + ec.message(), err);
 }
 
-Status status_of(std::exception_ptr e, const std::string& what) {
+// Why an operation on `ssl`'s stream failed: the TLS layer's reason when
+// it has one (a key refused by either end, no TLS 1.3), else the socket's.
+Status status_of(std::exception_ptr e, SSL* ssl, const std::string& what) {
   try {
     std::rethrow_exception(e);
   } catch (const boost::system::system_error& se) {
+    const Status tls = tls::tls_status(ssl, se.code());
+    if (tls.errno_value() == EACCES || tls.code() == Code::kUnsupported) {
+      return Status(tls.code(), what + ": " + tls.message(), tls.errno_value());
+    }
     return status_of(se.code(), what);
   } catch (const std::exception& ex) {
     return Status::internal(what + ": " + ex.what());
@@ -204,7 +210,7 @@ struct Channel::Impl {
     Status result;
     asio::co_spawn(io, std::move(hs), [&](std::exception_ptr e) {
       done = true;
-      if (e) result = status_of(e, what);
+      if (e) result = status_of(e, stream.native_handle(), what);
     });
     io.run_for(opt.connect_timeout);
     if (!done) {
@@ -220,7 +226,7 @@ struct Channel::Impl {
     stream.lowest_layer().set_option(asio::socket_base::keep_alive(true), ec);
     io.restart();
     auto on_end = [this](std::exception_ptr e) {
-      if (e) fail(status_of(e, "connection with " + address));
+      if (e) fail(status_of(e, stream.native_handle(), "connection with " + address));
     };
     asio::co_spawn(io, reader(), on_end);
     asio::co_spawn(io, writer(), on_end);

@@ -240,13 +240,18 @@ class MirrorWorker {
 
 Status run_replicate(const ReplicateOptions& opt, const std::atomic<bool>& stop) {
   if (opt.mirrors.empty()) return Status::invalid_argument("no mirror given");
-  MIRRORFS_ASSIGN_OR_RETURN(identity, tls::load_identity(opt.state_dir));
+  Result<tls::Identity> identity = tls::load_identity(opt.state_dir);
+  if (identity.status().code() == Code::kNotFound) {
+    return Status(Code::kNotFound, "no key in " + opt.state_dir + ": run 'mirrorfs keygen --state " +
+                                       opt.state_dir + "' and allow its fingerprint on the mirrors");
+  }
+  if (!identity.is_ok()) return identity.status();
   // Checked once here so a missing state gives one clear error.
   MIRRORFS_RETURN_IF_ERROR(Store::open(opt.state_dir).status());
   std::vector<Status> results(opt.mirrors.size());
   std::vector<std::thread> threads;
   for (size_t i = 0; i < opt.mirrors.size(); ++i) {
-    MIRRORFS_ASSIGN_OR_RETURN(ctx, tls::make_client_context(identity, opt.mirrors[i].fingerprint));
+    MIRRORFS_ASSIGN_OR_RETURN(ctx, tls::make_client_context(*identity, opt.mirrors[i].fingerprint));
     threads.emplace_back([&, i, ctx] {
       MirrorWorker worker(opt, opt.mirrors[i], ctx, stop);
       results[i] = worker.run();
