@@ -6,6 +6,20 @@
 #include "core/coding.h"
 
 namespace mirrorfs::replicator::wire {
+namespace {
+
+// Copies from the front of `in` into dst[have, need), advancing `in` and
+// `have`; true once dst is full.
+bool fill(uint8_t* dst, size_t& have, size_t need,
+          std::span<const uint8_t>& in) {
+  const size_t n = std::min(need - have, in.size());
+  copy_bytes(dst + have, in.data(), n);
+  have += n;
+  in = in.subspan(n);
+  return have == need;
+}
+
+}  // namespace
 
 Result<std::optional<Message>> FrameReader::fail(Status st) {
   error_ = std::move(st);
@@ -19,11 +33,8 @@ Result<std::optional<Message>> FrameReader::next(std::span<const uint8_t>& in) {
     if (header_have_ == 0 && in.size() >= kFrameHeaderLen) {
       header = in.first(kFrameHeaderLen);  // whole in this piece: no copy
     } else {
-      const size_t n = std::min(kFrameHeaderLen - header_have_, in.size());
-      copy_bytes(header_buf_.data() + header_have_, in.data(), n);
-      header_have_ += n;
-      in = in.subspan(n);
-      if (header_have_ < kFrameHeaderLen) return std::optional<Message>();
+      if (!fill(header_buf_.data(), header_have_, kFrameHeaderLen, in))
+        return std::optional<Message>();
       header = header_buf_;
     }
     Result<FrameHeader> h = decode_header(header);
@@ -42,11 +53,8 @@ Result<std::optional<Message>> FrameReader::next(std::span<const uint8_t>& in) {
     in = in.subspan(len);
   } else {
     body_.resize(len);
-    const size_t n = std::min(len - body_have_, in.size());
-    copy_bytes(body_.data() + body_have_, in.data(), n);
-    body_have_ += n;
-    in = in.subspan(n);
-    if (body_have_ < len) return std::optional<Message>();
+    if (!fill(body_.data(), body_have_, len, in))
+      return std::optional<Message>();
     body = body_;
   }
   in_body_ = false;

@@ -48,7 +48,7 @@ FileEnd read_file_end(FieldReader& r) {
     return e;
   }
   e.links.reserve(std::min<size_t>(n, r.remaining() / kMinLinkLen));
-  for (uint32_t i = 0; i < n && r.remaining() > 0; ++i)
+  for (uint32_t i = 0; i < n && r.ok() && r.remaining() > 0; ++i)
     e.links.push_back(r.str(kMaxPath));
   if (e.links.size() < n) r.fail("truncated");
   return e;

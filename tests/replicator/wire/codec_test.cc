@@ -10,12 +10,7 @@
 namespace mirrorfs::replicator::wire {
 namespace {
 
-using testing::Bytes;
-using testing::decode_frame;
-using testing::encoded;
-using testing::frame;
-using testing::hash_of;
-using testing::sample_messages;
+using namespace testing;
 
 std::string hex(std::span<const uint8_t> b) {
   static const char* d = "0123456789abcdef";
@@ -25,17 +20,6 @@ std::string hex(std::span<const uint8_t> b) {
     s += d[c & 15];
   }
   return s;
-}
-
-Code decode_code(std::span<const uint8_t> f) {
-  return decode_frame(f).status().code();
-}
-
-Code encode_code(const Message& m) {
-  std::vector<uint8_t> out{9, 9};
-  const Status st = encode(m, out);
-  EXPECT_EQ(out.size(), st.is_ok() ? out.size() : 2u) << "out changed";
-  return st.code();
 }
 
 // The worked example of docs/protocol.md.

@@ -9,9 +9,7 @@
 namespace mirrorfs::replicator::wire {
 namespace {
 
-using testing::encoded;
-using testing::frame;
-using testing::sample_messages;
+using namespace testing;
 
 // Every sample, then a 1 MiB raw FileData and a 1 MiB zstd one.
 std::vector<Message> stream_messages() {

@@ -12,18 +12,7 @@
 namespace mirrorfs::replicator::wire {
 namespace {
 
-using testing::Bytes;
-using testing::decode_frame;
-using testing::encoded;
-using testing::frame;
-using testing::hash_of;
-
-Code encode_code(const Message& m) {
-  std::vector<uint8_t> out;
-  const Status st = encode(m, out);
-  EXPECT_TRUE(st.is_ok() || out.empty()) << "out changed on error";
-  return st.code();
-}
+using namespace testing;
 
 void add_body_len(std::vector<uint8_t>& f, uint32_t n) {
   put_le(f.data(), get_le(f.data(), 4) + n, 4);

@@ -97,6 +97,19 @@ Result<Message> decode_frame(std::span<const uint8_t> frame) {
   return decode_body(h, frame.subspan(kFrameHeaderLen));
 }
 
+Code decode_code(std::span<const uint8_t> f) {
+  return decode_frame(f).status().code();
+}
+
+Code encode_code(const Message& m) {
+  std::vector<uint8_t> out{9, 9};
+  const Status st = encode(m, out);
+  if (!st.is_ok()) {
+    EXPECT_EQ(out.size(), 2u) << "a failed encode changed out";
+  }
+  return st.code();
+}
+
 std::vector<uint8_t> encoded(const Message& m, const EncodeOptions& opt) {
   std::vector<uint8_t> out;
   const Status st = encode(m, out, opt);

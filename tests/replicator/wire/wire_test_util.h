@@ -25,6 +25,13 @@ Hash hash_of(uint8_t seed);  // 32 bytes seed, seed+1, ...
 // REQUIRES nothing: a frame shorter than its header is kCorrupt.
 Result<Message> decode_frame(std::span<const uint8_t> frame);
 
+// decode_frame(f).status().code().
+Code decode_code(std::span<const uint8_t> f);
+
+// The code encode(m) returns; fails the current test if an encode that
+// failed changed its output vector.
+Code encode_code(const Message& m);
+
 // Encodes `m`; fails the current test (and returns {}) if encode does.
 std::vector<uint8_t> encoded(const Message& m, const EncodeOptions& opt = {});
 

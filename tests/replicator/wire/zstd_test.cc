@@ -14,9 +14,7 @@
 namespace mirrorfs::replicator::wire {
 namespace {
 
-using testing::decode_frame;
-using testing::encoded;
-using testing::frame;
+using namespace testing;
 
 struct CCtxFree {
   void operator()(ZSTD_CCtx* c) const { ZSTD_freeCCtx(c); }
