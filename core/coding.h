@@ -1,5 +1,6 @@
 // Byte encoding: the one home for integer encoding in mirrorfs formats.
-// librsync formats are big-endian; so are ours unless a spec says otherwise.
+// librsync formats are big-endian; so are ours unless a spec says otherwise
+// (the wire protocol, docs/protocol.md, is little-endian: put_le/get_le).
 #pragma once
 
 #include <cstdint>
@@ -30,6 +31,20 @@ inline void put_be(uint8_t* p, uint64_t v, int width) {
 inline uint64_t get_be(const uint8_t* p, int width) {
   uint64_t v = 0;
   for (int i = 0; i < width; ++i) v = (v << 8) | p[i];
+  return v;
+}
+
+// Little-endian unsigned integer of `width` bytes (1 to 8).
+inline void put_le(uint8_t* p, uint64_t v, int width) {
+  for (int i = 0; i < width; ++i) {
+    p[i] = static_cast<uint8_t>(v);
+    v >>= 8;
+  }
+}
+
+inline uint64_t get_le(const uint8_t* p, int width) {
+  uint64_t v = 0;
+  for (int i = width - 1; i >= 0; --i) v = (v << 8) | p[i];
   return v;
 }
 

@@ -16,6 +16,8 @@
 
 namespace mirrorfs {
 
+// The numbers are sent on the wire (Error.code, docs/protocol.md): never
+// renumber; a new code goes at the end.
 enum class Code : int {
   kOk = 0,
   kInvalidArgument,  // caller passed something unusable (bad option, bad size)
