@@ -194,7 +194,7 @@ class BatchSender {
       wire::EntryOp op;
       op.type = wire::Type::kSetattr;
       op.seq = plan_.last_seq;
-      op.path = fix.path;
+      op.path = fix.path.empty() ? "." : fix.path;  // "." is the root
       op.attrs.valid = db::AttrPayload::kUid | db::AttrPayload::kGid |
                        db::AttrPayload::kMtime | db::AttrPayload::kAtime;
       if (!S_ISLNK(st.st_mode)) op.attrs.valid |= db::AttrPayload::kMode;

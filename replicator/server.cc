@@ -140,14 +140,8 @@ class Session {
     if (const auto* fb = std::get_if<wire::FileBegin>(&m.body)) {
       if (writer_) return Status::corrupt("FileBegin inside another file's update");
       Result<mirror::BeginResult> r = applier_.begin_file(client_, *fb);
-      if (!r.is_ok()) {
-        skip_id_ = id;
-        return answer(id, r.status());
-      }
-      if (r->mismatch) {
-        skip_id_ = id;
-        return ch_.send(wire::Message{id, *r->mismatch});
-      }
+      if (!r.is_ok()) return skip(id, error_message(id, r.status()), r.status());
+      if (r->mismatch) return skip(id, wire::Message{id, *r->mismatch}, Status::ok());
       writer_ = std::move(r->writer);
       writer_id_ = id;
       return Status::ok();
@@ -158,18 +152,17 @@ class Session {
       Status s = writer_->write(d->bytes);
       if (s.is_ok()) return s;
       writer_.reset();  // removes the temporary
-      skip_id_ = id;
-      return answer(id, s);
+      return skip(id, error_message(id, s), s);
     }
     if (const auto* end = std::get_if<wire::FileEnd>(&m.body)) {
-      if (id == skip_id_) return Status::ok();
+      if (id == skip_id_) return end_skip();
       if (!writer_ || id != writer_id_) return Status::corrupt("FileEnd without FileBegin");
       Status s = writer_->finish(*end);
       writer_.reset();
       return answer(id, s);
     }
     if (std::holds_alternative<wire::FileAbort>(m.body)) {
-      if (id == skip_id_) return Status::ok();
+      if (id == skip_id_) return end_skip();
       if (!writer_ || id != writer_id_) return Status::corrupt("FileAbort without FileBegin");
       writer_.reset();
       return answer(id, Status::ok());
@@ -191,6 +184,20 @@ class Session {
     return Status::corrupt(std::string("unexpected ") + wire::type_name(wire::type_of(m)));
   }
 
+  // A content update that already failed (or found another basis): its
+  // remaining frames are dropped, and the answer goes when it ends, as
+  // the protocol orders.
+  Status skip(uint64_t id, wire::Message answer, const Status& why) {
+    if (!why.is_ok()) log_error(why.to_string());
+    skip_id_ = id;
+    skip_answer_ = std::move(answer);
+    return Status::ok();
+  }
+  Status end_skip() {
+    skip_id_ = 0;
+    return ch_.send(skip_answer_);
+  }
+
   Channel& ch_;
   mirror::Applier& applier_;
   std::mutex& mu_;
@@ -198,6 +205,7 @@ class Session {
   std::string client_;
   std::unique_ptr<mirror::ContentWriter> writer_;
   uint64_t writer_id_ = 0, skip_id_ = 0;
+  wire::Message skip_answer_;
   uint64_t first_failed_ = UINT64_MAX;  // entry op seq, since the last Barrier
 };
 

@@ -73,6 +73,7 @@ Type type_of(const Message& m) {
     Type operator()(const FileBegin&) const { return Type::kFileBegin; }
     Type operator()(const FileData&) const { return Type::kFileData; }
     Type operator()(const FileEnd&) const { return Type::kFileEnd; }
+    Type operator()(const FileAbort&) const { return Type::kFileAbort; }
     Type operator()(const SigRequest&) const { return Type::kSigRequest; }
     Type operator()(const SigData&) const { return Type::kSigData; }
     Type operator()(const SigEnd&) const { return Type::kSigEnd; }
@@ -117,6 +118,8 @@ const char* type_name(Type t) {
       return "FileData";
     case Type::kFileEnd:
       return "FileEnd";
+    case Type::kFileAbort:
+      return "FileAbort";
     case Type::kSigRequest:
       return "SigRequest";
     case Type::kSigData:

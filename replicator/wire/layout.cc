@@ -72,6 +72,7 @@ Result<Body> read_body(Type type, FieldReader& r) {
         h.version = version;
         h.capabilities = r.u64();
         h.client_name = r.str(kMaxText);
+        h.journal_id = r.str(kMaxText);
         return Body(std::move(h));
       }
       HelloOk h;
@@ -93,6 +94,8 @@ Result<Body> read_body(Type type, FieldReader& r) {
     }
     case Type::kFileEnd:
       return Body(read_file_end(r));
+    case Type::kFileAbort:
+      return Body(FileAbort{});
     case Type::kSigRequest:
       return Body(SigRequest{r.str(kMaxPath)});
     case Type::kSigEnd: {
@@ -163,6 +166,7 @@ void encode_fields(Type type, const Body& body, FieldWriter& w) {
             w.u32(h.version);
             w.u64(h.capabilities);
             w.str(h.client_name);
+            w.str(h.journal_id);
           },
           [&](const HelloOk& h) {
             w.u32(h.version);
@@ -202,6 +206,7 @@ void encode_fields(Type type, const Body& body, FieldWriter& w) {
           [&](const Barrier& b) { w.u64(b.seq); },
           [&](const Ack& a) { w.u64(a.seq); },
           [&](const Ok&) {},
+          [&](const FileAbort&) {},
           [&](const Error& e) {
             w.u32(e.code);
             w.u32(static_cast<uint32_t>(e.err));

@@ -58,6 +58,8 @@ enum class Type : uint8_t {
   kFileBegin = 30,
   kFileData = 31,
   kFileEnd = 32,
+  kFileAbort = 33,  // the sender gives the update up (the file changed
+                    // while read): the mirror drops it, answers Ok
   // Signature of what the mirror holds: answered by SigData* then SigEnd
   // (or Error).
   kSigRequest = 40,
@@ -93,6 +95,11 @@ struct Hello {  // client -> server, first frame, request id 0
   uint32_t version = kProtocolVersion;
   uint64_t capabilities = 0;  // none defined in version 1
   std::string client_name;    // free text for logs (host name)
+  // The id of the journal whose seqs this client sends (32 hex digits): a
+  // mirror keeps applied_seq per (client key, journal id), so a client
+  // whose state was rebuilt (a new journal counting from 1 again) is
+  // never mistaken for one that already sent those seqs.
+  std::string journal_id;
   bool operator==(const Hello&) const = default;
 };
 
@@ -160,6 +167,10 @@ struct FileEnd {
   bool operator==(const FileEnd&) const = default;
 };
 
+struct FileAbort {  // ends a content update without a result
+  bool operator==(const FileAbort&) const = default;
+};
+
 struct SigRequest {  // the signature of the mirror's file at path
   std::string path;
   bool operator==(const SigRequest&) const = default;
@@ -205,7 +216,7 @@ struct BasisMismatch {
 };
 
 using Body = std::variant<Hello, HelloOk, EntryOp, FileBegin, FileData, FileEnd,
-                          SigRequest, SigData, SigEnd, Barrier, Ack, Ok, Error,
+                          FileAbort, SigRequest, SigData, SigEnd, Barrier, Ack, Ok, Error,
                           BasisMismatch>;
 
 struct Message {

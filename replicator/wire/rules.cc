@@ -83,6 +83,8 @@ std::string check_body(const Body& body) {
       if (h.version != kProtocolVersion) return "version is not 1";
       if (h.client_name.size() > kMaxText)
         return "client_name is longer than its limit";
+      if (h.journal_id.size() > kMaxText)
+        return "journal_id is longer than its limit";
       return "";
     }
     std::string operator()(const HelloOk& h) const {
@@ -126,6 +128,7 @@ std::string check_body(const Body& body) {
     std::string operator()(const Barrier&) const { return ""; }
     std::string operator()(const Ack&) const { return ""; }
     std::string operator()(const Ok&) const { return ""; }
+    std::string operator()(const FileAbort&) const { return ""; }
     std::string operator()(const Error& e) const {
       if (e.code == 0 || e.code > static_cast<uint32_t>(Code::kInternal))
         return "code is not an error code";

@@ -121,7 +121,7 @@ TEST(RulesTest, XattrLimits) {
 TEST(RulesTest, TextLimits) {
   expect_limit(
       [](std::string s) {
-        return Message{0, Hello{1, 0, s}};
+        return Message{0, Hello{1, 0, s, ""}};
       },
       kMaxText);
   expect_limit(
@@ -182,7 +182,7 @@ TEST(RulesTest, NamesAreNonEmptyWithoutNul) {
               Code::kCorrupt);
   }
   // Empty is fine where a field is free text or a value.
-  EXPECT_EQ(encode_code(Message{0, Hello{1, 0, ""}}), Code::kOk);
+  EXPECT_EQ(encode_code(Message{0, Hello{1, 0, "", ""}}), Code::kOk);
   EXPECT_EQ(encode_code(msg(Error{1, 0, ""})), Code::kOk);
   EXPECT_EQ(encode_code(msg(op(Type::kSetxattr, "x", "user.empty"))),
             Code::kOk);

@@ -28,7 +28,8 @@ std::vector<Message> sample_messages() {
     return e;
   };
   std::vector<Body> bodies;
-  bodies.push_back(Hello{kProtocolVersion, 0, "client.example"});
+  bodies.push_back(Hello{kProtocolVersion, 0, "client.example",
+                         "00112233445566778899aabbccddeeff"});
   bodies.push_back(HelloOk{kProtocolVersion, 0, "6d6972726f72", 77});
   EntryOp e = op(Type::kMkdir);
   e.attrs = attrs;
@@ -71,6 +72,7 @@ std::vector<Message> sample_messages() {
   bodies.push_back(FileData{text});  // compressible: sent zstd
   bodies.push_back(FileData{{0x72, 0x73, 0x02, 0x36, 0x00}});  // raw
   bodies.push_back(FileEnd{hash_of(2), attrs, {"hard/link1", "link2"}});
+  bodies.push_back(FileAbort{});
   bodies.push_back(SigRequest{"big.bin"});
   bodies.push_back(SigData{text});
   bodies.push_back(SigEnd{true, hash_of(3), 12345});
