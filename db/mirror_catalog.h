@@ -47,8 +47,8 @@ class MirrorCatalog {
   // new database takes `id_if_new` as the mirror id (the caller makes a
   // random one); an existing one keeps its own. REQUIRES: id_if_new is
   // not empty.
-  static Result<std::unique_ptr<MirrorCatalog>> open(const std::string& path,
-                                                     std::string_view id_if_new);
+  static Result<std::unique_ptr<MirrorCatalog>> open(
+      const std::string& path, std::string_view id_if_new);
 
   MirrorCatalog(const MirrorCatalog&) = delete;
   MirrorCatalog& operator=(const MirrorCatalog&) = delete;

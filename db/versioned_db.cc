@@ -31,9 +31,9 @@ Status migrate_steps(Database& db, MigrationSteps steps, int target) {
   return Status::ok();
 }
 
-Result<std::unique_ptr<Database>> open_versioned_db(const std::string& path,
-                                                    const Database::Options& opt,
-                                                    MigrationSteps steps) {
+Result<std::unique_ptr<Database>> open_versioned_db(
+    const std::string& path, const Database::Options& opt,
+    MigrationSteps steps) {
   Result<std::unique_ptr<Database>> db = Database::open(path, opt);
   if (!db.is_ok()) return db.status();
   {

@@ -25,8 +25,8 @@ Status migrate_steps(Database& db, MigrationSteps steps, int target);
 // Opens path (creating it if opt.create), runs PRAGMA quick_check (a
 // corrupt file is kCorrupt, never half-used), refuses a newer schema and
 // migrates to the newest.
-Result<std::unique_ptr<Database>> open_versioned_db(const std::string& path,
-                                                    const Database::Options& opt,
-                                                    MigrationSteps steps);
+Result<std::unique_ptr<Database>> open_versioned_db(
+    const std::string& path, const Database::Options& opt,
+    MigrationSteps steps);
 
 }  // namespace mirrorfs::db

@@ -189,9 +189,8 @@ Result<BeginResult> ApplierImpl::begin_file(std::string_view client,
     }
     basis = std::move(**fd);
   }
-  Result<std::unique_ptr<ContentWriter>> w =
-      start_content_writer(this, std::move(*target), std::move(basis),
-                           fb.new_size);
+  Result<std::unique_ptr<ContentWriter>> w = start_content_writer(
+      this, std::move(*target), std::move(basis), fb.new_size);
   if (!w.is_ok()) return w.status();
   BeginResult out;
   out.writer = std::move(*w);

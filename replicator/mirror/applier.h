@@ -35,6 +35,9 @@ namespace mirrorfs::replicator::mirror {
 struct ApplierOptions {
   bool set_owner = (::geteuid() == 0);  // apply uid/gid (chown) only as root
   bool use_o_tmpfile = true;  // false: always a named temporary (tests)
+  // Reserve FileBegin.new_size (fallocate) before the delta is read, so a
+  // full disk is reported at begin_file. false: tests of a write error.
+  bool reserve_space = true;
 };
 
 // One content update in progress: the new file is written to an unnamed

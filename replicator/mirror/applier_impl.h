@@ -83,7 +83,9 @@ int64_t ctime_ns(const struct stat& st);
 // Starts the writer of a content update (content_writer.cc). REQUIRES:
 // owner outlives the writer; basis is open (valid) iff the update has a
 // basis.
-Result<std::unique_ptr<ContentWriter>> start_content_writer(
-    ApplierImpl* owner, Entry target, UniqueFd basis, uint64_t new_size);
+Result<std::unique_ptr<ContentWriter>> start_content_writer(ApplierImpl* owner,
+                                                            Entry target,
+                                                            UniqueFd basis,
+                                                            uint64_t new_size);
 
 }  // namespace mirrorfs::replicator::mirror

@@ -156,10 +156,10 @@ Status Writer::copy_from_basis(uint64_t pos, uint64_t len) {
       return fail(with_context(got.status(), "basis of " + target_.path));
     }
     if (*got < n) {
-      return fail(Status(Code::kIoError,
-                         "basis of " + target_.path +
-                             " shrank while it was patched; retry",
-                         EAGAIN));
+      return fail(Status(
+          Code::kIoError,
+          "basis of " + target_.path + " shrank while it was patched; retry",
+          EAGAIN));
     }
     hasher_.update(at, n);
     out_len_ += n;
@@ -192,8 +192,8 @@ Status Writer::finish(const wire::FileEnd& end) {
   }
   const core::ContentHash hash = hasher_.finish();
   if (hash != end.new_hash) {
-    return corrupt("the result's content hash " +
-                   core::content_hash_hex(hash) + " is not the one sent");
+    return corrupt("the result's content hash " + core::content_hash_hex(hash) +
+                   " is not the one sent");
   }
   Status st = install(end, hash);
   if (!st.is_ok()) return fail(st);
@@ -201,7 +201,8 @@ Status Writer::finish(const wire::FileEnd& end) {
 }
 
 // Everything after the checks: attributes, durability, the rename, links.
-Status Writer::install(const wire::FileEnd& end, const core::ContentHash& hash) {
+Status Writer::install(const wire::FileEnd& end,
+                       const core::ContentHash& hash) {
   const std::string& path = target_.path;
   if (end.links.size() > wire::kMaxLinks) {
     return Status::invalid_argument("content of " + path + ": over " +
@@ -257,7 +258,8 @@ Status Writer::install(const wire::FileEnd& end, const core::ContentHash& hash) 
     MIRRORFS_RETURN_IF_ERROR(copy_xattrs(old.get(), tmp_.get(), path));
   }
   MIRRORFS_RETURN_IF_ERROR(set_attrs_fd(tmp_.get(), rest, set_owner, path));
-  if (::fsync(tmp_.get()) != 0) return sys_error(errno, "fsync new content of", path);
+  if (::fsync(tmp_.get()) != 0)
+    return sys_error(errno, "fsync new content of", path);
 
   if (tmp_name_.empty()) {  // give the O_TMPFILE a name beside the target
     for (int attempt = 0;; ++attempt) {
@@ -284,7 +286,8 @@ Status Writer::install(const wire::FileEnd& end, const core::ContentHash& hash) 
   Status sync_st;
   auto sync = [&](const Entry& e) {
     struct stat d;
-    if (::fstat(e.dir.get(), &d) == 0 && !synced.insert({d.st_dev, d.st_ino}).second) {
+    if (::fstat(e.dir.get(), &d) == 0 &&
+        !synced.insert({d.st_dev, d.st_ino}).second) {
       return;
     }
     Status s = sync_dir(e.dir.get(), owner_->root().fd(), e.path);
@@ -340,8 +343,10 @@ Status Writer::link_names(const std::vector<Entry>& links) {
 
 }  // namespace
 
-Result<std::unique_ptr<ContentWriter>> start_content_writer(
-    ApplierImpl* owner, Entry target, UniqueFd basis, uint64_t new_size) {
+Result<std::unique_ptr<ContentWriter>> start_content_writer(ApplierImpl* owner,
+                                                            Entry target,
+                                                            UniqueFd basis,
+                                                            uint64_t new_size) {
   std::optional<uint64_t> basis_size;
   if (basis.valid()) {
     struct stat st;
@@ -372,10 +377,10 @@ Result<std::unique_ptr<ContentWriter>> start_content_writer(
   // Reserve the space now: a disk too full for the new version says so
   // before any byte of the delta is read (file systems that cannot
   // reserve are written as usual).
-  if (new_size > 0 &&
-      ::fallocate(tmp.get(), FALLOC_FL_KEEP_SIZE, 0,
-                  static_cast<off_t>(std::min<uint64_t>(new_size, INT64_MAX))) !=
-          0 &&
+  if (new_size > 0 && owner->options().reserve_space &&
+      ::fallocate(
+          tmp.get(), FALLOC_FL_KEEP_SIZE, 0,
+          static_cast<off_t>(std::min<uint64_t>(new_size, INT64_MAX))) != 0 &&
       errno != EOPNOTSUPP && errno != ENOSYS) {
     const int err = errno;
     if (!tmp_name.empty()) ::unlinkat(dir, tmp_name.c_str(), 0);

@@ -25,8 +25,9 @@ bool same_inode(const struct stat& a, const struct stat& b) {
 Status check_link_text(std::string_view text) {
   if (text.empty() || text.size() > wire::kMaxPath ||
       text.find('\0') != std::string_view::npos) {
-    return Status::invalid_argument("refused symlink text (empty, NUL or over " +
-                                    std::to_string(wire::kMaxPath) + " bytes)");
+    return Status::invalid_argument(
+        "refused symlink text (empty, NUL or over " +
+        std::to_string(wire::kMaxPath) + " bytes)");
   }
   return Status::ok();
 }
@@ -129,10 +130,10 @@ Status ApplierImpl::do_mknod(const wire::EntryOp& op) {
     return Status::invalid_argument("mknod " + op.path + ": bad file type");
   }
   if (device && ::geteuid() != 0) {
-    return Status(Code::kUnsupported,
-                  "mknod " + op.path +
-                      ": device nodes need the mirror to run as root",
-                  EPERM);
+    return Status(
+        Code::kUnsupported,
+        "mknod " + op.path + ": device nodes need the mirror to run as root",
+        EPERM);
   }
   const dev_t rdev = (device && (op.attrs.valid & AttrPayload::kRdev))
                          ? static_cast<dev_t>(op.attrs.rdev)
@@ -148,8 +149,8 @@ Status ApplierImpl::do_mknod(const wire::EntryOp& op) {
     if (!st.is_ok()) return st.status();
     if (!st->has_value()) return sys_error(ENOENT, "mknod", op.path);
     const struct stat& old = **st;
-    const bool same = (old.st_mode & S_IFMT) == type &&
-                      (!device || old.st_rdev == rdev);
+    const bool same =
+        (old.st_mode & S_IFMT) == type && (!device || old.st_rdev == rdev);
     if (!same) MIRRORFS_RETURN_IF_ERROR(replace_node(*e, old, make, "mknod"));
   }
   return set_attrs(*e, op.attrs, opt_.set_owner);
@@ -256,8 +257,7 @@ Status ApplierImpl::do_rename(const wire::EntryOp& op) {
                   to->name.c_str(), flags) != 0) {
     return sys_error(errno, "rename", op.path + " to " + op.path2);
   }
-  if (!(op.flags & kExchange) && dst->has_value() &&
-      !same_inode(*src, **dst)) {
+  if (!(op.flags & kExchange) && dst->has_value() && !same_inode(*src, **dst)) {
     note_gone(**dst);
   }
   return Status::ok();

@@ -55,8 +55,8 @@ Status check_rel_path(std::string_view path) {
     for (char& c : shown) {
       if (c == '\0') c = '?';
     }
-    return Status::invalid_argument("refused path \"" + shown + "\": " +
-                                    std::string(why));
+    return Status::invalid_argument("refused path \"" + shown +
+                                    "\": " + std::string(why));
   };
   if (path.empty()) return bad("empty");
   if (path.size() > wire::kMaxPath) return bad("too long");
@@ -66,8 +66,8 @@ Status check_rel_path(std::string_view path) {
   for (;;) {
     const size_t end = path.find('/', start);
     const std::string_view comp = path.substr(
-        start, end == std::string_view::npos ? std::string_view::npos
-                                             : end - start);
+        start,
+        end == std::string_view::npos ? std::string_view::npos : end - start);
     if (comp.empty()) return bad("empty component");
     if (comp == "." || comp == "..") return bad("\".\" or \"..\" component");
     if (end == std::string_view::npos) break;
@@ -96,8 +96,8 @@ Result<std::unique_ptr<MirrorRoot>> MirrorRoot::open(const std::string& root) {
 Result<UniqueFd> MirrorRoot::open_dir(std::string_view dir,
                                       std::string_view path) const {
   const std::string d = dir.empty() ? std::string(".") : std::string(dir);
-  UniqueFd fd(sys_openat2(fd_.get(), d.c_str(),
-                          O_PATH | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd fd(
+      sys_openat2(fd_.get(), d.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (fd.valid()) return fd;
   const int err = errno;
   if (err == ELOOP) {
@@ -119,14 +119,15 @@ Result<UniqueFd> MirrorRoot::open_dir(std::string_view dir,
 Result<Entry> MirrorRoot::entry(std::string_view path) const {
   MIRRORFS_RETURN_IF_ERROR(check_rel_path(path));
   const size_t slash = path.rfind('/');
-  const std::string_view dir =
-      slash == std::string_view::npos ? std::string_view() : path.substr(0, slash);
+  const std::string_view dir = slash == std::string_view::npos
+                                   ? std::string_view()
+                                   : path.substr(0, slash);
   Result<UniqueFd> fd = open_dir(dir, path);
   if (!fd.is_ok()) return fd.status();
   Entry e;
   e.dir = std::move(*fd);
-  e.name = std::string(slash == std::string_view::npos ? path
-                                                       : path.substr(slash + 1));
+  e.name = std::string(
+      slash == std::string_view::npos ? path : path.substr(slash + 1));
   e.path = std::string(path);
   return e;
 }

@@ -59,8 +59,8 @@ Result<std::optional<struct stat>> stat_entry(const Entry& e) {
 }
 
 Result<UniqueFd> pin_entry(const Entry& e) {
-  UniqueFd fd(::openat(e.dir.get(), e.name.c_str(),
-                       O_PATH | O_NOFOLLOW | O_CLOEXEC));
+  UniqueFd fd(
+      ::openat(e.dir.get(), e.name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
   if (!fd.valid()) return sys_error(errno, "open", e.path);
   return fd;
 }
@@ -68,8 +68,8 @@ Result<UniqueFd> pin_entry(const Entry& e) {
 std::string fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
 
 Result<std::optional<UniqueFd>> open_regular(const Entry& e, struct stat* out) {
-  UniqueFd pin(::openat(e.dir.get(), e.name.c_str(),
-                        O_PATH | O_NOFOLLOW | O_CLOEXEC));
+  UniqueFd pin(
+      ::openat(e.dir.get(), e.name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
   if (!pin.valid()) {
     if (errno == ENOENT) return std::optional<UniqueFd>();
     return sys_error(errno, "open", e.path);
@@ -134,9 +134,8 @@ Status check_xattr(std::string_view name, std::span<const uint8_t> value) {
                                     " bytes)");
   }
   if (value.size() > wire::kMaxXattrValue) {
-    return Status::invalid_argument("xattr value over " +
-                                    std::to_string(wire::kMaxXattrValue) +
-                                    " bytes");
+    return Status::invalid_argument(
+        "xattr value over " + std::to_string(wire::kMaxXattrValue) + " bytes");
   }
   return Status::ok();
 }
@@ -248,7 +247,8 @@ Status sync_dir(int dir, int root_fd, std::string_view path) {
     if (::syncfs(root_fd) != 0) return sys_error(errno, "syncfs for", path);
     return Status::ok();
   }
-  if (::fsync(fd.get()) != 0) return sys_error(errno, "fsync directory of", path);
+  if (::fsync(fd.get()) != 0)
+    return sys_error(errno, "fsync directory of", path);
   return Status::ok();
 }
 

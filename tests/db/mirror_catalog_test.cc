@@ -98,8 +98,7 @@ TEST_F(MirrorCatalogTest, RefusesNewerSchemaAndCorruptFile) {
   std::fclose(f);
   auto junk = MirrorCatalog::open(tmp_.file("junk.db"), "x");
   ASSERT_FALSE(junk.is_ok());
-  EXPECT_EQ(junk.status().code(), Code::kCorrupt)
-      << junk.status().to_string();
+  EXPECT_EQ(junk.status().code(), Code::kCorrupt) << junk.status().to_string();
 }
 
 }  // namespace
