@@ -152,12 +152,7 @@ TEST_F(ConfinementTest, FinalSymlinkIsNeverFollowed) {
     ASSERT_TRUE(apply(op(Type::kRemovexattr, "lnk", "trusted.x")).is_ok());
   }
   // A basis or a signature through it: there is no regular file there.
-  wire::FileBegin fb;
-  fb.path = "new";
-  fb.has_basis = true;
-  fb.basis_path = "lnk";
-  fb.basis_hash = hash_of(to_bytes("sentinel\n"));
-  auto begun = applier_->begin_file(kClient, fb);
+  auto begun = begin_file("new", 1, "lnk", hash_of(to_bytes("sentinel\n")));
   ASSERT_TRUE(begun.is_ok());
   ASSERT_TRUE(begun->mismatch.has_value());
   EXPECT_FALSE(begun->mismatch->exists);

@@ -28,15 +28,8 @@ class ContentTest : public MirrorTest,
   std::unique_ptr<ContentWriter> begin(const std::string& path,
                                        uint64_t new_size,
                                        const Bytes* basis = nullptr) {
-    wire::FileBegin fb;
-    fb.path = path;
-    fb.new_size = new_size;
-    if (basis) {
-      fb.has_basis = true;
-      fb.basis_path = path;
-      fb.basis_hash = hash_of(*basis);
-    }
-    auto r = applier_->begin_file(kClient, fb);
+    auto r = begin_file(path, new_size, basis ? path : "",
+                        basis ? hash_of(*basis) : wire::Hash{});
     EXPECT_TRUE(r.is_ok()) << r.status().to_string();
     if (!r.is_ok()) return nullptr;
     EXPECT_FALSE(r->mismatch.has_value());
@@ -101,20 +94,15 @@ TEST_P(ContentTest, BasisMismatchSaysWhatTheMirrorHas) {
   write_file("f", have);
   ASSERT_EQ(::mkdir(root_path("d").c_str(), 0755), 0);
   ASSERT_EQ(::symlink("f", root_path("s").c_str()), 0);
-  wire::FileBegin fb;
-  fb.path = "f";
-  fb.has_basis = true;
-  fb.basis_path = "f";
-  fb.basis_hash = hash_of(to_bytes("what the client thinks"));
-  auto r = applier_->begin_file(kClient, fb);
+  const wire::Hash thinks = hash_of(to_bytes("what the client thinks"));
+  auto r = begin_file("f", 1, "f", thinks);
   ASSERT_TRUE(r.is_ok());
   ASSERT_TRUE(r->mismatch.has_value());
   EXPECT_FALSE(r->writer);
   EXPECT_TRUE(r->mismatch->exists);
   EXPECT_EQ(r->mismatch->actual_hash, hash_of(have));
   for (const char* missing : {"none", "no/dir", "d", "s"}) {
-    fb.basis_path = missing;
-    r = applier_->begin_file(kClient, fb);
+    r = begin_file("f", 1, missing, thinks);
     ASSERT_TRUE(r.is_ok()) << missing;
     ASSERT_TRUE(r->mismatch.has_value()) << missing;
     EXPECT_FALSE(r->mismatch->exists) << missing;
@@ -139,12 +127,7 @@ TEST_P(ContentTest, CatalogRowTrustedOnlyWhileStatMatches) {
     ASSERT_TRUE((*cat)->put_file(row).is_ok());
   }
   reopen();
-  wire::FileBegin fb;
-  fb.path = "f";
-  fb.has_basis = true;
-  fb.basis_path = "f";
-  fb.basis_hash = hash_of(to_bytes("claimed"));
-  auto r = applier_->begin_file(kClient, fb);
+  auto r = begin_file("f", 1, "f", hash_of(to_bytes("claimed")));
   ASSERT_TRUE(r.is_ok());
   EXPECT_TRUE(r->writer) << "the row was used";
   r->writer.reset();
@@ -153,14 +136,13 @@ TEST_P(ContentTest, CatalogRowTrustedOnlyWhileStatMatches) {
   write_file("f", to_bytes("version two of the file"));
   const timespec ts[2] = {st.st_atim, st.st_mtim};
   ASSERT_EQ(::utimensat(AT_FDCWD, root_path("f").c_str(), ts, 0), 0);
-  r = applier_->begin_file(kClient, fb);
+  r = begin_file("f", 1, "f", hash_of(to_bytes("claimed")));
   ASSERT_TRUE(r.is_ok());
   ASSERT_TRUE(r->mismatch.has_value());
   EXPECT_EQ(r->mismatch->actual_hash,
             hash_of(to_bytes("version two of the file")));
   // The row now holds the real hash.
-  fb.basis_hash = hash_of(to_bytes("version two of the file"));
-  r = applier_->begin_file(kClient, fb);
+  r = begin_file("f", 1, "f", hash_of(to_bytes("version two of the file")));
   ASSERT_TRUE(r.is_ok());
   EXPECT_TRUE(r->writer);
 }
@@ -302,13 +284,10 @@ TEST_P(ContentTest, OwnerAndModeApplied) {
 
 TEST_P(ContentTest, TargetDirectoryOrMissingParentIsAnError) {
   ASSERT_EQ(::mkdir(root_path("d").c_str(), 0755), 0);
-  wire::FileBegin fb;
-  fb.path = "d";
-  auto r = applier_->begin_file(kClient, fb);
+  auto r = begin_file("d", 0);
   EXPECT_EQ(r.status().code(), Code::kAlreadyExists);
   EXPECT_EQ(r.status().errno_value(), EISDIR);
-  fb.path = "missing/f";
-  r = applier_->begin_file(kClient, fb);
+  r = begin_file("missing/f", 0);
   EXPECT_EQ(r.status().code(), Code::kNotFound);
   EXPECT_NE(r.status().message().find("missing/f"), std::string::npos);
   EXPECT_EQ(list(), (std::vector<std::string>{"d"}));

@@ -90,10 +90,7 @@ TEST_F(EnospcWhileWritingTest, WriteErrorDropsTheTemporaryAtOnce) {
   write_file("filler", Bytes(700 << 10, 0x55));
   const uint64_t free_before = free_bytes();
   const Bytes data = random_bytes(600 << 10, 7);
-  wire::FileBegin fb;
-  fb.path = "big";
-  fb.new_size = data.size();
-  auto begun = applier_->begin_file(kClient, fb);
+  auto begun = begin_file("big", data.size());
   ASSERT_TRUE(begun.is_ok()) << begun.status().to_string();
   const Bytes delta = delta_of({}, data);
   Status st;

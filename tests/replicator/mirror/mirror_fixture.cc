@@ -198,22 +198,29 @@ wire::EntryOp MirrorTest::op(wire::Type type, const std::string& path,
   return o;
 }
 
+Result<BeginResult> MirrorTest::begin_file(const std::string& path,
+                                           uint64_t new_size,
+                                           const std::string& basis_path,
+                                           const wire::Hash& basis_hash) {
+  wire::FileBegin fb;
+  fb.seq = ++seq_;
+  fb.path = path;
+  fb.new_size = new_size;
+  fb.has_basis = !basis_path.empty();
+  fb.basis_path = basis_path;
+  fb.basis_hash = basis_hash;
+  return applier_->begin_file(kClient, fb);
+}
+
 Status MirrorTest::put_content(const std::string& path, const Bytes& data,
                                const Bytes* basis,
                                const std::string& basis_path,
                                const wire::Attrs& attrs,
                                const std::vector<std::string>& links,
                                size_t piece) {
-  wire::FileBegin fb;
-  fb.seq = ++seq_;
-  fb.path = path;
-  fb.new_size = data.size();
-  if (basis) {
-    fb.has_basis = true;
-    fb.basis_path = basis_path.empty() ? path : basis_path;
-    fb.basis_hash = hash_of(*basis);
-  }
-  auto begun = applier_->begin_file(kClient, fb);
+  auto begun = begin_file(path, data.size(),
+                          basis ? (basis_path.empty() ? path : basis_path) : "",
+                          basis ? hash_of(*basis) : wire::Hash{});
   if (!begun.is_ok()) return begun.status();
   if (begun->mismatch) return Status::internal("basis mismatch");
   const Bytes delta = delta_of(basis ? *basis : Bytes{}, data);

@@ -63,6 +63,12 @@ class MirrorTest : public ::testing::Test {
                    const std::string& path2 = "");
   Status apply(const wire::EntryOp& o) { return applier_->apply(kClient, o); }
 
+  // begin_file of `path` with a new size; with a basis when basis_path is
+  // not empty, which the client believes has `basis_hash`.
+  Result<BeginResult> begin_file(const std::string& path, uint64_t new_size,
+                                 const std::string& basis_path = "",
+                                 const wire::Hash& basis_hash = {});
+
   // One whole content update: begin, write the delta (made by core from
   // *basis, or literals only) in pieces of `piece` bytes, finish. A basis
   // mismatch comes back as kInternal "basis mismatch" (call begin_file
