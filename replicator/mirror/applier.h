@@ -11,6 +11,12 @@
 // for a delta that does not produce the announced file, kIoError for the
 // rest (ENOSPC and EDQUOT among them).
 //
+// Needs Linux >= 5.6 (openat2) and /proc mounted (xattrs, chmod and the
+// O_TMPFILE link go through /proc/self/fd, so a final symlink is never
+// followed). Runs best as root: otherwise owners are not applied, device
+// nodes and trusted.* xattrs are refused, and a directory the source made
+// read-only blocks later changes inside it.
+//
 // Thread-safety: an Applier may be called from several threads (its
 // database is behind a mutex); requests that touch the same names from
 // two threads take effect in no defined order. A ContentWriter is used

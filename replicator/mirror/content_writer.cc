@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cassert>
 #include <cerrno>
 #include <cstring>
 #include <set>
@@ -127,6 +128,7 @@ Status Writer::take(const uint8_t* data, size_t len) {
     return corrupt("the delta makes more than the announced " +
                    std::to_string(new_size_) + " bytes");
   }
+  assert(produced_ <= new_size_ && out_len_ + len <= kOutBuf);
   std::memcpy(out_.get() + out_len_, data, len);
   hasher_.update(data, len);
   out_len_ += len;
