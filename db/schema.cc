@@ -1,5 +1,7 @@
 #include "db/schema.h"
 
+#include "db/versioned_db.h"
+
 namespace mirrorfs::db {
 namespace {
 
@@ -89,48 +91,12 @@ static_assert(std::size(kMigrations) == kSchemaVersion);
 }  // namespace
 
 Status migrate(Database& db, int target) {
-  Result<int64_t> have = db.query_int("PRAGMA user_version");
-  if (!have.is_ok()) return have.status();
-  if (*have > kSchemaVersion) {
-    return Status(Code::kUnsupported,
-                  db.path() + ": schema version " + std::to_string(*have) +
-                      " is newer than this mirrorfs knows (" +
-                      std::to_string(kSchemaVersion) + "); upgrade mirrorfs");
-  }
-  for (int64_t v = *have + 1; v <= target; ++v) {
-    Result<Transaction> txn = Transaction::begin(db, Transaction::Kind::kWrite);
-    if (!txn.is_ok()) return txn.status();
-    // Re-read under the write lock: another process may have migrated.
-    Result<int64_t> now = db.query_int("PRAGMA user_version");
-    if (!now.is_ok()) return now.status();
-    if (*now >= v) continue;
-    MIRRORFS_RETURN_IF_ERROR(db.exec(kMigrations[v - 1]));
-    MIRRORFS_RETURN_IF_ERROR(
-        db.exec("PRAGMA user_version=" + std::to_string(v)));
-    MIRRORFS_RETURN_IF_ERROR(txn->commit());
-  }
-  return Status::ok();
+  return migrate_steps(db, kMigrations, target);
 }
 
 Result<std::unique_ptr<Database>> open_state_db(const std::string& path,
                                                 const Database::Options& opt) {
-  Result<std::unique_ptr<Database>> db = Database::open(path, opt);
-  if (!db.is_ok()) return db.status();
-  Result<Statement> check = (*db)->prepare("PRAGMA quick_check");
-  if (!check.is_ok()) {
-    return Status(Code::kCorrupt, path + ": " + check.status().message());
-  }
-  Result<bool> row = check->step();
-  if (!row.is_ok())
-    return Status(Code::kCorrupt, path + ": " + row.status().message());
-  if (!*row || check->column_text(0) != "ok") {
-    return Status(Code::kCorrupt,
-                  path + ": database is corrupt (quick_check: " +
-                      (*row ? check->column_text(0) : "no answer") + ")");
-  }
-  check = Statement();
-  MIRRORFS_RETURN_IF_ERROR(migrate(**db));
-  return db;
+  return open_versioned_db(path, opt, kMigrations);
 }
 
 }  // namespace mirrorfs::db

@@ -1,0 +1,149 @@
+// What the mirror daemon (`mirrorfs serve ROOT`) does with each request,
+// beneath ROOT only. No networking: the TLS session decodes frames and
+// calls this API; every path it passes is checked and confined here
+// (mirror_root.h: openat2 beneath ROOT, no symlink followed anywhere).
+//
+// Errors are Status values naming the path, with the errno kept
+// (errno_value()): kInvalidArgument for a refused path or name (err
+// ELOOP for a symlink on the way, EXDEV for an escape), kNotFound for a
+// missing parent or source (ENOENT/ENOTDIR), kAlreadyExists when a name
+// holds something an operation may not replace (a directory), kCorrupt
+// for a delta that does not produce the announced file, kIoError for the
+// rest (ENOSPC and EDQUOT among them).
+//
+// Needs Linux >= 5.6 (openat2) and /proc mounted (xattrs, chmod and the
+// O_TMPFILE link go through /proc/self/fd, so a final symlink is never
+// followed). Runs best as root: otherwise owners are not applied, device
+// nodes and trusted.* xattrs are refused, and a directory the source made
+// read-only blocks later changes inside it.
+//
+// Thread-safety: an Applier may be called from several threads (its
+// database is behind a mutex); requests that touch the same names from
+// two threads take effect in no defined order. A ContentWriter is used
+// by one thread at a time and must not outlive its Applier.
+#pragma once
+
+#include <unistd.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "core/status.h"
+#include "replicator/wire/messages.h"
+
+namespace mirrorfs::replicator::mirror {
+
+struct ApplierOptions {
+  bool set_owner = (::geteuid() == 0);  // apply uid/gid (chown) only as root
+  bool use_o_tmpfile = true;  // false: always a named temporary (tests)
+  // Reserve FileBegin.new_size (fallocate) before the delta is read, so a
+  // full disk is reported at begin_file. false: tests of a write error.
+  bool reserve_space = true;
+};
+
+// One content update in progress: the new file is written to an unnamed
+// (O_TMPFILE) or hidden temporary in the target's directory; nothing is
+// visible under the target's name before finish() succeeds.
+class ContentWriter {
+ public:
+  // Not finished (or failed): the temporary is gone, the target untouched.
+  virtual ~ContentWriter() = default;
+
+  // The next piece of the librsync delta stream, in any piece sizes.
+  // kCorrupt for a malformed delta, a COPY outside the basis (or any COPY
+  // without a basis), bytes after END, or output beyond
+  // FileBegin.new_size; kIoError for a write error (a full disk: the
+  // temporary is removed at once). After an error every later call
+  // returns it again.
+  virtual Status write(std::span<const uint8_t> delta_bytes) = 0;
+
+  // Checks the delta ended (END seen), the result has FileBegin.new_size
+  // bytes and content hash end.new_hash (else kCorrupt, nothing changes),
+  // copies the old target's xattrs onto it (a content update keeps
+  // them; entry ops keep them current), applies end.attrs (mode; owner
+  // when set_owner; atime/mtime to the ns; unset mode and owner are kept
+  // from the old target), fsyncs it, renames it over the target, makes
+  // each of end.links a hard link to it (replacing what is there,
+  // atomically: temporary link + rename), fsyncs the directories touched
+  // and records the new file in the mirror catalog. Link paths are
+  // checked and their parents opened before the target is replaced; a
+  // link that still fails afterwards returns its error with the target
+  // already updated (a retry repairs the links). Call at most once.
+  virtual Status finish(const wire::FileEnd& end) = 0;
+};
+
+struct BeginResult {  // exactly one is set
+  std::unique_ptr<ContentWriter> writer;
+  std::optional<wire::BasisMismatch> mismatch;
+};
+
+class Applier {
+ public:
+  // Opens ROOT and the state directory (created, mode 0700, if missing;
+  // refused inside ROOT, where a client could overwrite it), whose
+  // mirror.db (db/mirror_catalog.h) is created on first open with a
+  // random mirror id.
+  static Result<std::unique_ptr<Applier>> open(const std::string& root,
+                                               const std::string& state_dir,
+                                               const ApplierOptions& opt = {});
+  virtual ~Applier() = default;
+
+  // Random 128-bit hex, made on first open and kept in mirror.db.
+  virtual const std::string& mirror_id() const = 0;
+
+  // The highest seq barrier() recorded for `client` (its key
+  // fingerprint); 0 if none.
+  virtual Result<uint64_t> applied_seq(std::string_view client) = 0;
+
+  // Applies an entry operation as the source did. Skips it (OK) if
+  // op.seq <= applied_seq(client). Idempotent by state, since a
+  // reconnect replays what no barrier covered: mkdir of an existing
+  // directory sets its attrs; unlink/rmdir of a missing name, rename
+  // whose source is missing while its target exists, link whose new
+  // name is already that inode (or whose source is gone while the new
+  // name exists), symlink with the same text, mknod of a same-type node:
+  // all OK. A symlink or node of another text/type, and a link name
+  // holding another file, are replaced atomically (never a directory:
+  // kAlreadyExists). Rename flag NOREPLACE is applied as a plain rename
+  // (the source already checked; the mirror converges on its state);
+  // EXCHANGE swaps and so is not idempotent: a replay of one the
+  // client had no barrier for swaps back. Char/block devices need root
+  // (kUnsupported, err EPERM, otherwise).
+  virtual Status apply(std::string_view client, const wire::EntryOp& op) = 0;
+
+  // Starts a content update of fb.path (never skipped by seq: a replay
+  // writes the same version again). Checks the target path and that its
+  // directory exists (kNotFound) and that it is not a directory
+  // (kAlreadyExists, err EISDIR). With fb.has_basis, checks that
+  // fb.basis_path is a regular file whose content hash is fb.basis_hash:
+  // cheap (a stat) when the mirror catalog has a row matching its
+  // (ino, size, mtime_ns, ctime_ns), else the file is read and hashed
+  // once and the row stored. A missing, non-regular or different basis
+  // gives `mismatch` (no writer).
+  virtual Result<BeginResult> begin_file(std::string_view client,
+                                         const wire::FileBegin& fb) = 0;
+
+  // The librsync signature (BLAKE2, RabinKarp: rdiff 2.3's default
+  // format, parameters chosen for the file's size by
+  // resolve_signature_params as rdiff does) of the regular file at path,
+  // passed to sink in pieces of at most wire::kMaxChunk bytes, and its
+  // SigEnd (content hash and size, computed in the same read).
+  // exists=false, sink never called, if there is no regular file there.
+  // A sink error stops it and is returned. kIoError (EAGAIN) if the file
+  // changed while it was read.
+  virtual Result<wire::SigEnd> signature(
+      std::string_view path,
+      const std::function<Status(std::span<const uint8_t>)>& sink) = 0;
+
+  // Makes everything applied so far durable (syncfs of ROOT's file
+  // system) and then records seq as applied for client (durably, forward
+  // only: a lower seq changes nothing).
+  virtual Status barrier(std::string_view client, uint64_t seq) = 0;
+};
+
+}  // namespace mirrorfs::replicator::mirror

@@ -1,0 +1,396 @@
+// The content update (ContentWriter): a librsync delta streamed into a
+// temporary file beside the target, checked, then renamed over it.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cassert>
+#include <cerrno>
+#include <cstring>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include "core/content_hash.h"
+#include "core/fd_io.h"
+#include "core/patch.h"
+#include "db/attr_payload.h"
+#include "replicator/mirror/applier_impl.h"
+#include "replicator/mirror/node_ops.h"
+
+namespace mirrorfs::replicator::mirror {
+namespace {
+
+using db::AttrPayload;
+
+constexpr size_t kOutBuf = 1u << 20;  // output staged before each write
+
+// A status of `st`'s code and errno, its message prefixed with context.
+Status with_context(const Status& st, const std::string& context) {
+  return Status(st.code(), context + ": " + st.message(), st.errno_value());
+}
+
+class Writer : public ContentWriter {
+ public:
+  Writer(ApplierImpl* owner, Entry target, UniqueFd basis,
+         std::optional<uint64_t> basis_size, uint64_t new_size, UniqueFd tmp,
+         std::string tmp_name)
+      : owner_(owner),
+        target_(std::move(target)),
+        basis_(std::move(basis)),
+        basis_size_(basis_size),
+        new_size_(new_size),
+        tmp_(std::move(tmp)),
+        tmp_name_(std::move(tmp_name)),
+        out_(std::make_unique_for_overwrite<uint8_t[]>(kOutBuf)) {}
+  ~Writer() override { discard(); }
+
+  Status write(std::span<const uint8_t> bytes) override;
+  Status finish(const wire::FileEnd& end) override;
+
+ private:
+  // Records the first error, drops the temporary at once (a full disk
+  // gets its space back) and returns the error.
+  Status fail(const Status& st) {
+    if (failed_.is_ok()) failed_ = st;
+    discard();
+    return failed_;
+  }
+  Status corrupt(const std::string& why) {
+    return fail(Status::corrupt("content of " + target_.path + ": " + why));
+  }
+  void discard() {
+    if (!tmp_name_.empty()) {
+      ::unlinkat(target_.dir.get(), tmp_name_.c_str(), 0);
+      tmp_name_.clear();
+    }
+    tmp_.reset();
+    basis_.reset();
+  }
+  Status take(const uint8_t* data, size_t len);
+  Status copy_from_basis(uint64_t pos, uint64_t len);
+  Status flush();
+  Status install(const wire::FileEnd& end, const core::ContentHash& hash);
+  Status link_names(const std::vector<Entry>& links);
+
+  ApplierImpl* const owner_;
+  Entry target_;
+  UniqueFd basis_;  // invalid: no basis, so no COPY allowed
+  const std::optional<uint64_t> basis_size_;
+  const uint64_t new_size_;
+  UniqueFd tmp_;
+  std::string tmp_name_;  // empty while tmp_ is an unnamed O_TMPFILE
+  std::unique_ptr<uint8_t[]> out_;
+  size_t out_len_ = 0;
+  uint64_t produced_ = 0;  // bytes of new content so far
+  core::DeltaDecoder decoder_;
+  core::ContentHasher hasher_;
+  Status failed_;
+  bool finish_called_ = false;
+};
+
+Status Writer::write(std::span<const uint8_t> bytes) {
+  if (!failed_.is_ok()) return failed_;
+  if (finish_called_) {
+    return Status::invalid_argument("content of " + target_.path +
+                                    ": write after finish");
+  }
+  core::JobBuffers b;
+  b.next_in = bytes.data();
+  b.avail_in = bytes.size();
+  for (;;) {
+    if (out_len_ == kOutBuf) {
+      if (Status st = flush(); !st.is_ok()) return fail(st);
+    }
+    Result<core::DeltaDecoder::Event> ev = decoder_.next(b, kOutBuf - out_len_);
+    if (!ev.is_ok()) return corrupt(ev.status().message());
+    switch (ev->kind) {
+      case core::DeltaDecoder::Kind::kNeedInput:
+        return Status::ok();
+      case core::DeltaDecoder::Kind::kEnd:
+        if (b.avail_in > 0) return corrupt("bytes after the delta's END");
+        return Status::ok();
+      case core::DeltaDecoder::Kind::kLiteral:
+        if (Status st = take(ev->data, ev->len); !st.is_ok()) return st;
+        break;
+      case core::DeltaDecoder::Kind::kCopy:
+        if (Status st = copy_from_basis(ev->pos, ev->len); !st.is_ok()) {
+          return st;
+        }
+        break;
+    }
+  }
+}
+
+Status Writer::take(const uint8_t* data, size_t len) {
+  if (len > new_size_ - produced_) {
+    return corrupt("the delta makes more than the announced " +
+                   std::to_string(new_size_) + " bytes");
+  }
+  assert(produced_ <= new_size_ && out_len_ + len <= kOutBuf);
+  std::memcpy(out_.get() + out_len_, data, len);
+  hasher_.update(data, len);
+  out_len_ += len;
+  produced_ += len;
+  return Status::ok();
+}
+
+Status Writer::copy_from_basis(uint64_t pos, uint64_t len) {
+  if (!basis_.valid()) return corrupt("a COPY in a delta without basis");
+  // COPY past the basis: core says kOutOfRange; to the client it is a
+  // corrupt delta.
+  Status in = core::check_copy_in_basis(pos, len, basis_size_);
+  if (!in.is_ok()) return corrupt(in.message());
+  if (len > new_size_ - produced_) {
+    return corrupt("the delta makes more than the announced " +
+                   std::to_string(new_size_) + " bytes");
+  }
+  while (len > 0) {
+    if (out_len_ == kOutBuf) {
+      if (Status st = flush(); !st.is_ok()) return fail(st);
+    }
+    const size_t n =
+        static_cast<size_t>(std::min<uint64_t>(len, kOutBuf - out_len_));
+    uint8_t* at = out_.get() + out_len_;
+    Result<size_t> got = core::pread_full(basis_.get(), at, n, pos);
+    if (!got.is_ok()) {
+      return fail(with_context(got.status(), "basis of " + target_.path));
+    }
+    if (*got < n) {
+      return fail(Status(
+          Code::kIoError,
+          "basis of " + target_.path + " shrank while it was patched; retry",
+          EAGAIN));
+    }
+    hasher_.update(at, n);
+    out_len_ += n;
+    produced_ += n;
+    pos += n;
+    len -= n;
+  }
+  return Status::ok();
+}
+
+Status Writer::flush() {
+  Status st = core::write_full(tmp_.get(), out_.get(), out_len_);
+  out_len_ = 0;
+  if (!st.is_ok()) return with_context(st, "new content of " + target_.path);
+  return Status::ok();
+}
+
+Status Writer::finish(const wire::FileEnd& end) {
+  if (!failed_.is_ok()) return failed_;
+  if (finish_called_) {
+    return Status::invalid_argument("content of " + target_.path +
+                                    ": finish called twice");
+  }
+  finish_called_ = true;
+  if (!decoder_.at_end()) return corrupt("the delta ends before its END");
+  if (Status st = flush(); !st.is_ok()) return fail(st);
+  if (produced_ != new_size_) {
+    return corrupt("the delta makes " + std::to_string(produced_) +
+                   " bytes, not the announced " + std::to_string(new_size_));
+  }
+  const core::ContentHash hash = hasher_.finish();
+  if (hash != end.new_hash) {
+    return corrupt("the result's content hash " + core::content_hash_hex(hash) +
+                   " is not the one sent");
+  }
+  Status st = install(end, hash);
+  if (!st.is_ok()) return fail(st);
+  return Status::ok();
+}
+
+// Everything after the checks: attributes, durability, the rename, links.
+Status Writer::install(const wire::FileEnd& end,
+                       const core::ContentHash& hash) {
+  const std::string& path = target_.path;
+  if (end.links.size() > wire::kMaxLinks) {
+    return Status::invalid_argument("content of " + path + ": over " +
+                                    std::to_string(wire::kMaxLinks) + " links");
+  }
+  // Links are resolved before anything changes, so a bad one refuses the
+  // whole update.
+  std::vector<Entry> links;
+  for (const std::string& l : end.links) {
+    if (l == path) continue;
+    Result<Entry> e = owner_->root().entry(l);
+    if (!e.is_ok()) return e.status();
+    links.push_back(std::move(*e));
+  }
+  wire::Attrs attrs = end.attrs;
+  const bool set_owner = owner_->options().set_owner;
+  UniqueFd old(::openat(target_.dir.get(), target_.name.c_str(),
+                        O_PATH | O_NOFOLLOW | O_CLOEXEC));
+  if (!old.valid() && errno != ENOENT) return sys_error(errno, "open", path);
+  struct stat old_st;
+  if (old.valid()) {
+    if (::fstat(old.get(), &old_st) != 0) return sys_error(errno, "stat", path);
+    if (S_ISDIR(old_st.st_mode)) {
+      return Status(Code::kAlreadyExists,
+                    "content update of " + path + ": it is a directory",
+                    EISDIR);
+    }
+    if (!S_ISREG(old_st.st_mode)) old.reset();  // a symlink, a node: replaced
+  }
+  if (old.valid()) {
+    // What the content update itself does not send, the old file keeps.
+    if (!(attrs.valid & AttrPayload::kMode)) {
+      attrs.mode = old_st.st_mode;
+      attrs.valid |= AttrPayload::kMode;
+    }
+    if (!(attrs.valid & AttrPayload::kUid)) {
+      attrs.uid = old_st.st_uid;
+      attrs.valid |= AttrPayload::kUid;
+    }
+    if (!(attrs.valid & AttrPayload::kGid)) {
+      attrs.gid = old_st.st_gid;
+      attrs.valid |= AttrPayload::kGid;
+    }
+  }
+  // Owner first (chown clears set-ID bits and security.capability), then
+  // the old xattrs, then the mode (which also sets an ACL's mask), times.
+  constexpr uint32_t kOwner = AttrPayload::kUid | AttrPayload::kGid;
+  wire::Attrs owner = attrs, rest = attrs;
+  owner.valid &= kOwner;
+  rest.valid &= ~kOwner;
+  MIRRORFS_RETURN_IF_ERROR(set_attrs_fd(tmp_.get(), owner, set_owner, path));
+  if (old.valid()) {
+    MIRRORFS_RETURN_IF_ERROR(copy_xattrs(old.get(), tmp_.get(), path));
+  }
+  MIRRORFS_RETURN_IF_ERROR(set_attrs_fd(tmp_.get(), rest, set_owner, path));
+  if (::fsync(tmp_.get()) != 0)
+    return sys_error(errno, "fsync new content of", path);
+
+  if (tmp_name_.empty()) {  // give the O_TMPFILE a name beside the target
+    for (int attempt = 0;; ++attempt) {
+      std::string name = temp_name();
+      if (::linkat(AT_FDCWD, fd_path(tmp_.get()).c_str(), target_.dir.get(),
+                   name.c_str(), AT_SYMLINK_FOLLOW) == 0) {
+        tmp_name_ = std::move(name);
+        break;
+      }
+      if (errno != EEXIST || attempt == 100) {
+        return sys_error(errno, "link new content of", path);
+      }
+    }
+  }
+  if (::renameat(target_.dir.get(), tmp_name_.c_str(), target_.dir.get(),
+                 target_.name.c_str()) != 0) {
+    return sys_error(errno, "rename new content over", path);
+  }
+  tmp_name_.clear();  // it is the target now: discard() must not unlink it
+
+  Status linked = link_names(links);
+  // Make the renames durable, even when a link failed.
+  std::set<std::pair<dev_t, ino_t>> synced;
+  Status sync_st;
+  auto sync = [&](const Entry& e) {
+    struct stat d;
+    if (::fstat(e.dir.get(), &d) == 0 &&
+        !synced.insert({d.st_dev, d.st_ino}).second) {
+      return;
+    }
+    Status s = sync_dir(e.dir.get(), owner_->root().fd(), e.path);
+    if (sync_st.is_ok()) sync_st = s;
+  };
+  sync(target_);
+  for (const Entry& e : links) sync(e);
+
+  struct stat now;  // after the rename and links, which move ctime
+  if (::fstat(tmp_.get(), &now) == 0) owner_->remember(now, hash);
+  struct stat gone;
+  if (old.valid() && ::fstat(old.get(), &gone) == 0 && gone.st_nlink == 0) {
+    owner_->note_gone(gone);
+  }
+  tmp_.reset();
+  basis_.reset();
+  return linked.is_ok() ? sync_st : linked;
+}
+
+// Makes each link a hard link to the new file (tmp_), atomically; tries
+// them all and returns the first error.
+Status Writer::link_names(const std::vector<Entry>& links) {
+  struct stat self;
+  if (::fstat(tmp_.get(), &self) != 0) {
+    return sys_error(errno, "stat new content of", target_.path);
+  }
+  const std::string src = fd_path(tmp_.get());
+  Status first;
+  for (const Entry& l : links) {
+    Result<std::optional<struct stat>> st = stat_entry(l);
+    Status s = st.status();
+    if (st.is_ok() && st->has_value() && (*st)->st_dev == self.st_dev &&
+        (*st)->st_ino == self.st_ino) {
+      continue;  // already this file
+    }
+    if (st.is_ok() && st->has_value() && S_ISDIR((*st)->st_mode)) {
+      s = Status(Code::kAlreadyExists,
+                 "link " + l.path + ": a directory is in the way", EEXIST);
+    } else if (st.is_ok()) {
+      s = create_and_replace(
+          l,
+          [&](int dir, const char* name) {
+            return ::linkat(AT_FDCWD, src.c_str(), dir, name,
+                            AT_SYMLINK_FOLLOW);
+          },
+          "link");
+      if (s.is_ok() && st->has_value()) owner_->note_gone(**st);
+    }
+    if (!s.is_ok() && first.is_ok()) first = s;
+  }
+  return first;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ContentWriter>> start_content_writer(ApplierImpl* owner,
+                                                            Entry target,
+                                                            UniqueFd basis,
+                                                            uint64_t new_size) {
+  std::optional<uint64_t> basis_size;
+  if (basis.valid()) {
+    struct stat st;
+    if (::fstat(basis.get(), &st) != 0) {
+      return sys_error(errno, "stat basis for", target.path);
+    }
+    basis_size = static_cast<uint64_t>(st.st_size);
+  }
+  const int dir = target.dir.get();
+  UniqueFd tmp;
+  std::string tmp_name;
+  if (owner->options().use_o_tmpfile) {
+    tmp.reset(::openat(dir, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+    if (!tmp.valid() && errno != EOPNOTSUPP && errno != EISDIR) {
+      return sys_error(errno, "create temporary file beside", target.path);
+    }
+  }
+  for (int attempt = 0; !tmp.valid(); ++attempt) {
+    // No O_TMPFILE here: a hidden name, removed on failure.
+    tmp_name = temp_name();
+    tmp.reset(::openat(dir, tmp_name.c_str(),
+                       O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                       0600));
+    if (!tmp.valid() && (errno != EEXIST || attempt == 100)) {
+      return sys_error(errno, "create temporary file beside", target.path);
+    }
+  }
+  // Reserve the space now: a disk too full for the new version says so
+  // before any byte of the delta is read (file systems that cannot
+  // reserve are written as usual).
+  if (new_size > 0 && owner->options().reserve_space &&
+      ::fallocate(
+          tmp.get(), FALLOC_FL_KEEP_SIZE, 0,
+          static_cast<off_t>(std::min<uint64_t>(new_size, INT64_MAX))) != 0 &&
+      errno != EOPNOTSUPP && errno != ENOSYS) {
+    const int err = errno;
+    if (!tmp_name.empty()) ::unlinkat(dir, tmp_name.c_str(), 0);
+    return sys_error(err, "reserve space for the new content of", target.path);
+  }
+  return std::unique_ptr<ContentWriter>(
+      new Writer(owner, std::move(target), std::move(basis), basis_size,
+                 new_size, std::move(tmp), std::move(tmp_name)));
+}
+
+}  // namespace mirrorfs::replicator::mirror

@@ -1,0 +1,65 @@
+// Applier lifetime: the mirror id, barriers and the applied seq across
+// reopen, and ops at or below it skipped.
+#include <sys/stat.h>
+
+#include "tests/replicator/mirror/mirror_fixture.h"
+
+namespace mirrorfs::replicator::mirror::testing {
+namespace {
+
+using wire::Type;
+
+class ApplierTest : public MirrorTest {};
+
+TEST_F(ApplierTest, MirrorIdIsRandomHexAndKept) {
+  const std::string id = applier_->mirror_id();
+  EXPECT_EQ(id.size(), 32u);
+  EXPECT_EQ(id.find_first_not_of("0123456789abcdef"), std::string::npos);
+  reopen();
+  EXPECT_EQ(applier_->mirror_id(), id);
+  auto other = Applier::open(root_, base_ + "/state2");
+  ASSERT_TRUE(other.is_ok());
+  EXPECT_NE((*other)->mirror_id(), id);
+  struct stat st;
+  ASSERT_EQ(::stat((base_ + "/state2").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+}
+
+TEST_F(ApplierTest, BarrierPersistsAndSkipsWhatIsApplied) {
+  EXPECT_EQ(*applier_->applied_seq(kClient), 0u);
+  ASSERT_TRUE(apply(op(Type::kMkdir, "a")).is_ok());  // seq 1
+  seq_ = 9;
+  ASSERT_TRUE(apply(op(Type::kMkdir, "b")).is_ok());  // seq 10
+  ASSERT_TRUE(applier_->barrier(kClient, 10).is_ok());
+  EXPECT_EQ(*applier_->applied_seq(kClient), 10u);
+  reopen();
+  EXPECT_EQ(*applier_->applied_seq(kClient), 10u);
+  EXPECT_EQ(*applier_->applied_seq("SHA256:another"), 0u);
+  // Replays at or below 10 change nothing, even where state would.
+  wire::EntryOp rm = op(Type::kRmdir, "a");
+  for (uint64_t s : {1u, 10u}) {
+    rm.seq = s;
+    ASSERT_TRUE(apply(rm).is_ok());
+    EXPECT_TRUE(exists("a")) << s;
+  }
+  rm.seq = 11;
+  ASSERT_TRUE(apply(rm).is_ok());
+  EXPECT_FALSE(exists("a"));
+  // Another client's seqs are its own.
+  wire::EntryOp mk = op(Type::kMkdir, "c");
+  mk.seq = 5;
+  ASSERT_TRUE(applier_->apply("SHA256:another", mk).is_ok());
+  EXPECT_TRUE(exists("c"));
+  // Barriers move forward only.
+  ASSERT_TRUE(applier_->barrier(kClient, 7).is_ok());
+  EXPECT_EQ(*applier_->applied_seq(kClient), 10u);
+  ASSERT_TRUE(applier_->barrier(kClient, 12).is_ok());
+  reopen();
+  EXPECT_EQ(*applier_->applied_seq(kClient), 12u);
+  EXPECT_EQ(applier_->barrier("", 1).code(), Code::kInvalidArgument);
+  EXPECT_EQ(applier_->applied_seq(std::string(5000, 'c')).status().code(),
+            Code::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace mirrorfs::replicator::mirror::testing
