@@ -64,7 +64,7 @@ stage_fuzz() {
   say "build-fuzz: clang-14 libFuzzer targets, ${FUZZ_SECONDS}s each"
   CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja \
       -DMIRRORFS_FUZZ=ON -DMIRRORFS_TESTS=ON -DMIRRORFS_BENCH=OFF &&
-    cmake --build build-fuzz -j "$JOBS" || return 1
+    cmake --build build-fuzz -j "$JOBS" --target fuzz_all || return 1
 
   local scratch artifacts failed=0 found=0 target name
   scratch=$(mktemp -d "${TMPDIR:-/tmp}/mirrorfs-fuzz.XXXXXX")
