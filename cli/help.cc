@@ -222,6 +222,8 @@ Options:
   -h, --help    show this help
 
 Exit status: 0 printed, 1 no state in DIR or an I/O error.
+)";
+
 constexpr std::string_view kKeygen =
     R"(Usage: mirrorfs keygen --state DIR
 

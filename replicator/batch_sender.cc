@@ -2,6 +2,9 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
+
+#include <cstring>
 
 #include <algorithm>
 #include <deque>
@@ -10,6 +13,7 @@
 #include "core/signature.h"
 #include "db/attr_payload.h"
 #include "replicator/content_sender.h"
+#include "replicator/wire/codec.h"
 
 namespace mirrorfs::replicator {
 namespace {
@@ -183,7 +187,38 @@ class BatchSender {
     return Status::ok();
   }
 
+  // Setxattr for every user.* (and, as root, trusted.*) attribute the
+  // entry has in BACKING now: the mirror converges even when attributes
+  // were set behind the mount (the start-up scan does not journal them).
+  // Removals travel as journaled Removexattr operations.
+  void add_xattrs(const std::string& path) {
+    const std::string full = backing_path(path);
+    std::vector<char> names(64 * 1024);
+    const ssize_t n = ::llistxattr(full.c_str(), names.data(), names.size());
+    if (n <= 0) return;
+    std::vector<uint8_t> value(wire::kMaxXattrValue);
+    for (ssize_t i = 0; i < n; i += static_cast<ssize_t>(std::strlen(names.data() + i)) + 1) {
+      const std::string name(names.data() + i);
+      if (name.rfind("user.", 0) != 0 && name.rfind("trusted.", 0) != 0) continue;
+      const ssize_t v = ::lgetxattr(full.c_str(), name.c_str(), value.data(), value.size());
+      if (v < 0) continue;
+      wire::EntryOp op;
+      op.type = wire::Type::kSetxattr;
+      op.seq = plan_.last_seq;
+      op.path = path.empty() ? "." : path;
+      op.path2 = name;
+      op.value.assign(value.begin(), value.begin() + v);
+      attr_ops_.push_back(std::move(op));
+    }
+  }
+
+  std::string backing_path(const std::string& rel) const {
+    return "/proc/self/fd/" + std::to_string(ctx_.backing_dir_fd) +
+           (rel.empty() ? "" : "/" + rel);
+  }
+
   Status send_attrs() {
+    for (const ContentJob& job : plan_.contents) add_xattrs(job.path);
     for (const AttrFix& fix : plan_.attrs) {
       struct stat st;
       const int rc = fix.path.empty()
@@ -204,6 +239,7 @@ class BatchSender {
       op.attrs.atime_ns = ns_of(st.st_atim);
       op.attrs.mtime_ns = ns_of(st.st_mtim);
       attr_ops_.push_back(std::move(op));
+      if (!S_ISLNK(st.st_mode)) add_xattrs(fix.path);
     }
     for (const wire::EntryOp& op : attr_ops_) {
       MIRRORFS_ASSIGN_OR_RETURN(id, ctx_.session->request(op));

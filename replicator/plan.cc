@@ -103,7 +103,7 @@ class Planner {
         op.attrs = attrs;
         break;
       case JournalKind::kTruncate: {
-        ContentJob& job = content(r);
+        ContentJob& job = content(r).job;
         job.min_truncate = std::min(job.min_truncate, r.off);
         return Status::ok();
       }
@@ -185,8 +185,15 @@ class Planner {
                            why);
   }
 
+  // The content record's file: by id, or by path for a record that has
+  // none (then as of the batch's end; a file gone since is left out).
   Pending& content(const JournalRecord& r) {
-    Pending& p = contents_[r.file_id];
+    db::FileId id = r.file_id;
+    if (id == 0) {
+      Result<db::FileId> found = catalog_.lookup_path(r.path);
+      id = found.is_ok() ? *found : 0;
+    }
+    Pending& p = id == 0 ? discarded_ : contents_[id];
     if (p.job.first_seq == 0) p.job.first_seq = r.seq;
     p.job.last_seq = r.seq;
     return p;
@@ -231,6 +238,7 @@ class Planner {
   db::Catalog& catalog_;
   Plan plan_;
   std::map<db::FileId, Pending> contents_;
+  Pending discarded_;  // content of files the catalog no longer has
   std::set<db::FileId> touched_;
 };
 

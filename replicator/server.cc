@@ -15,6 +15,7 @@
 #include "replicator/mirror/applier.h"
 #include "replicator/tls/identity.h"
 #include "replicator/tls/tls_context.h"
+#include "replicator/wire/codec.h"
 
 namespace mirrorfs::replicator {
 namespace {

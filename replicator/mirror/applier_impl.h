@@ -54,6 +54,10 @@ class ApplierImpl : public Applier {
   void note_gone(const struct stat& st);
 
  private:
+  // path's entry, or ROOT itself for "." (setattr and xattrs only).
+  Result<Entry> entry_or_root(std::string_view path) const {
+    return path == "." ? root_->root_entry() : root_->entry(path);
+  }
   Status do_mkdir(const wire::EntryOp& op);
   Status do_mknod(const wire::EntryOp& op);
   Status do_symlink(const wire::EntryOp& op);

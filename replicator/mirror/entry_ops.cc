@@ -70,7 +70,7 @@ Status ApplierImpl::apply(std::string_view client, const wire::EntryOp& op) {
     case Type::kRename:
       return do_rename(op);
     case Type::kSetattr: {
-      Result<Entry> e = root_->entry(op.path);
+      Result<Entry> e = entry_or_root(op.path);
       if (!e.is_ok()) return e.status();
       // Must exist: set_attrs alone would skip a missing file silently
       // when only owner bits are given and set_owner is off.
@@ -81,7 +81,7 @@ Status ApplierImpl::apply(std::string_view client, const wire::EntryOp& op) {
     }
     case Type::kSetxattr:
     case Type::kRemovexattr: {
-      Result<Entry> e = root_->entry(op.path);
+      Result<Entry> e = entry_or_root(op.path);
       if (!e.is_ok()) return e.status();
       return op.type == Type::kSetxattr ? set_xattr(*e, op.path2, op.value)
                                         : remove_xattr(*e, op.path2);

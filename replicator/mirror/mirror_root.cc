@@ -132,4 +132,14 @@ Result<Entry> MirrorRoot::entry(std::string_view path) const {
   return e;
 }
 
+Result<Entry> MirrorRoot::root_entry() const {
+  Result<UniqueFd> fd = open_dir(std::string_view(), ".");
+  if (!fd.is_ok()) return fd.status();
+  Entry e;
+  e.dir = std::move(*fd);
+  e.name = ".";
+  e.path = ".";
+  return e;
+}
+
 }  // namespace mirrorfs::replicator::mirror

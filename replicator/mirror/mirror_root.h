@@ -81,6 +81,10 @@ class MirrorRoot {
   // not a directory.
   Result<Entry> entry(std::string_view path) const;
 
+  // ROOT itself as an entry (dir = ROOT, name "."), for the operations
+  // that may name the root, "." on the wire: setattr and xattrs.
+  Result<Entry> root_entry() const;
+
  private:
   MirrorRoot(UniqueFd fd, std::string path)
       : fd_(std::move(fd)), path_(std::move(path)) {}

@@ -29,10 +29,11 @@ std::string read_all(const std::string& path) {
 
 }  // namespace
 
-std::pair<int, std::string> run_mirrorfs(const std::vector<std::string>& args) {
+std::pair<int, std::string> run_mirrorfs(const std::vector<std::string>& args,
+                                         bool stdout_only) {
   std::string cmd = MIRRORFS_BIN;
   for (const auto& a : args) cmd += " '" + a + "'";
-  cmd += " 2>&1";
+  cmd += stdout_only ? " 2>/dev/null" : " 2>&1";
   FILE* p = ::popen(cmd.c_str(), "r");
   std::string out;
   char buf[512];
@@ -54,10 +55,10 @@ void ReplicationTest::SetUp() {
   mirror_ = root_ + "/mirror";
   mirror_state_ = root_ + "/mirror-state";
   ASSERT_EQ(::mkdir(mirror_.c_str(), 0755), 0);
-  auto [c1, fp1] = run_mirrorfs({"keygen", "--state", state_});
+  auto [c1, fp1] = run_mirrorfs({"keygen", "--state", state_}, true);
   ASSERT_EQ(c1, 0) << fp1;
   client_fp_ = trim(fp1);
-  auto [c2, fp2] = run_mirrorfs({"keygen", "--state", mirror_state_});
+  auto [c2, fp2] = run_mirrorfs({"keygen", "--state", mirror_state_}, true);
   ASSERT_EQ(c2, 0) << fp2;
   mirror_fp_ = trim(fp2);
 }
@@ -139,7 +140,7 @@ std::pair<int, std::string> ReplicationTest::replicate_once(
 }
 
 std::string ReplicationTest::status_json() {
-  auto [code, out] = run_mirrorfs({"status", "--state", state_, "--json"});
+  auto [code, out] = run_mirrorfs({"status", "--state", state_, "--json"}, true);
   EXPECT_EQ(code, 0) << out;
   return out;
 }

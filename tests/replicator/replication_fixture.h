@@ -15,8 +15,10 @@
 
 namespace mirrorfs::replicator::testing {
 
-// Runs the mirrorfs executable; returns (exit status, stdout + stderr).
-std::pair<int, std::string> run_mirrorfs(const std::vector<std::string>& args);
+// Runs the mirrorfs executable; returns (exit status, stdout + stderr, or
+// stdout alone).
+std::pair<int, std::string> run_mirrorfs(const std::vector<std::string>& args,
+                                         bool stdout_only = false);
 
 class ReplicationTest : public fs::testing::MountTest {
  protected:

@@ -49,7 +49,7 @@ TEST_F(ReplicationTest, ExistingTreeIsReplicatedInFull) {
   ASSERT_EQ(::chmod(b("src/lib/deep/b.h").c_str(), 0600), 0);
   ASSERT_EQ(::mkfifo(b("fifo").c_str(), 0640), 0);
   mount();
-  start_serve();
+  ASSERT_NO_FATAL_FAILURE(start_serve());
   auto [code, out] = replicate_once();
   ASSERT_EQ(code, 0) << out;
   EXPECT_EQ(compare_trees(b(), mirror_, /*mtimes=*/true), "");
@@ -69,7 +69,7 @@ TEST_F(ReplicationTest, RandomOperationsConverge) {
   write_file(b("old/a"), random_text(10000, 2));
   write_file(b("top"), random_text(70000, 3));
   mount();
-  start_serve();
+  ASSERT_NO_FATAL_FAILURE(start_serve());
   fs::testing::WorkloadTree tree;
   tree.dirs = {"", "old", "old/deep"};
   tree.files = {"old/a", "top"};
@@ -90,7 +90,7 @@ TEST_F(ReplicationTest, AChangedFileIsSentAsADelta) {
   const size_t kSize = 8u << 20;
   write_file(b("big"), random_text(kSize, 4));
   mount();
-  start_serve();
+  ASSERT_NO_FATAL_FAILURE(start_serve());
   auto [c1, o1] = replicate_once();
   ASSERT_EQ(c1, 0) << o1;
   const uint64_t sent_first = json_number(status_json(), "bytes_sent");
@@ -116,13 +116,13 @@ TEST_F(ReplicationTest, AChangedFileIsSentAsADelta) {
 TEST_F(ReplicationTest, UnknownKeysAreRefusedBeforeAnyOperation) {
   write_file(b("secret"), "data");
   mount();
-  start_serve({"sha256:" + std::string(64, 'a')});  // someone else's key
+  ASSERT_NO_FATAL_FAILURE(start_serve({"sha256:" + std::string(64, 'a')}));  // another key
   auto [c1, o1] = replicate_once();
   EXPECT_NE(c1, 0) << o1;
   EXPECT_TRUE(std::filesystem::is_empty(mirror_)) << o1;
   stop_serve();
 
-  start_serve();
+  ASSERT_NO_FATAL_FAILURE(start_serve());
   auto [c2, o2] = replicate_once("sha256:" + std::string(64, 'b'));
   EXPECT_NE(c2, 0) << o2;
   EXPECT_NE(o2.find("sha256:" + std::string(64, 'b')), std::string::npos) << o2;
