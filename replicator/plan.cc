@@ -125,7 +125,14 @@ class Planner {
       default:
         return bad(r, "unknown record kind");
     }
-    if (op.path.empty()) return bad(r, "record without a path");
+    if (op.path.empty()) {
+      // The root has no name: "." on the wire, for what may name it.
+      if (op.type != Type::kSetattr && op.type != Type::kSetxattr &&
+          op.type != Type::kRemovexattr) {
+        return bad(r, "record without a path");
+      }
+      op.path = ".";
+    }
     touch(r);
     plan_.ops.push_back(std::move(op));
     return Status::ok();
@@ -153,8 +160,9 @@ class Planner {
       merge_extents(job.extents);
       plan_.contents.push_back(std::move(job));
       touched_.erase(file);  // its attributes come with the content
-      for (const std::string& p : *paths) touched_parent(p);
+      for (const std::string& p : *paths) touched_dir(parent_of(p));
     }
+    for (const std::string& dir : dir_paths_) touched_dir(dir);
     // Part 3: attributes of what was touched and still exists.
     for (db::FileId id : touched_) {
       Result<std::string> path = catalog_.path_of(id);
@@ -199,18 +207,44 @@ class Planner {
     return p;
   }
 
-  // The entry itself and the directories whose entries it changed.
+  // The entry itself and the directories whose entries it changed. The
+  // directories are kept by path as of this record and carried through
+  // the batch's later renames, since the catalog knows only final paths.
   void touch(const JournalRecord& r) {
     if (r.file_id != 0) touched_.insert(r.file_id);
-    touched_parent(r.path);
+    if (!r.path.empty()) dir_paths_.insert(parent_of(r.path));
     if (r.kind == JournalKind::kRename || r.kind == JournalKind::kLink) {
-      touched_parent(r.path2);
+      if (!r.path2.empty()) dir_paths_.insert(parent_of(r.path2));
+    }
+    if (r.kind == JournalKind::kRename) {
+      const bool exchange = (r.off & 2) != 0;  // RENAME_EXCHANGE
+      std::set<std::string> moved;
+      for (const std::string& p : dir_paths_) {
+        moved.insert(exchange ? swap_prefix(p, r.path, r.path2)
+                              : move_prefix(p, r.path, r.path2));
+      }
+      dir_paths_ = std::move(moved);
     }
   }
 
-  void touched_parent(const std::string& path) {
-    if (path.empty()) return;
-    const std::string dir = parent_of(path);
+  // p with a leading `from` (the whole of it or a directory prefix)
+  // replaced by `to`.
+  static std::string move_prefix(const std::string& p, const std::string& from,
+                                 const std::string& to) {
+    if (p == from) return to;
+    if (p.size() > from.size() && p.compare(0, from.size(), from) == 0 &&
+        p[from.size()] == '/') {
+      return to + p.substr(from.size());
+    }
+    return p;
+  }
+  static std::string swap_prefix(const std::string& p, const std::string& a,
+                                 const std::string& b) {
+    const std::string to_b = move_prefix(p, a, b);
+    return to_b != p ? to_b : move_prefix(p, b, a);
+  }
+
+  void touched_dir(const std::string& dir) {
     if (dir.empty()) {
       touched_.insert(db::kRootId);
       return;
@@ -240,6 +274,7 @@ class Planner {
   std::map<db::FileId, Pending> contents_;
   Pending discarded_;  // content of files the catalog no longer has
   std::set<db::FileId> touched_;
+  std::set<std::string> dir_paths_;  // parents changed, as of now in the batch
 };
 
 }  // namespace

@@ -74,6 +74,7 @@ void ReplicationTest::TearDown() {
 
 void ReplicationTest::start_serve(const std::vector<std::string>& allow) {
   const std::string log = mirror_state_ + "/serve.log";
+  const size_t log_from = read_all(log).size();  // earlier runs' lines
   std::vector<std::string> args = {MIRRORFS_BIN, "serve", mirror_, "--listen",
                                    "127.0.0.1:0", "--state", mirror_state_};
   for (const std::string& a : allow.empty() ? std::vector<std::string>{client_fp_} : allow) {
@@ -97,7 +98,8 @@ void ReplicationTest::start_serve(const std::vector<std::string>& allow) {
   const std::regex listening("on 127\\.0\\.0\\.1:([0-9]+)");
   for (int i = 0; i < 400; ++i) {
     std::smatch mt;
-    const std::string text = read_all(log);
+    const std::string all = read_all(log);
+    const std::string text = all.size() > log_from ? all.substr(log_from) : "";
     if (std::regex_search(text, mt, listening)) {
       port_ = static_cast<uint16_t>(std::stoi(mt[1]));
       return;
