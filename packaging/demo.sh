@@ -8,10 +8,11 @@
 # step fails. With rdiff installed it also checks that rdiff applies our
 # delta and shows rdiff's own delta size beside ours.
 #
-# Then it mounts a directory with `mirrorfs mount`, makes changes through
-# the mount (a 64 MiB copy, a 4 KiB edit in it, a rename, a mkdir, ...),
-# unmounts, and prints the journal the replicator will read: one dirty mark
-# and the written extents per file, entry operations in order.
+# Then the main job: a mirror daemon (`mirrorfs serve`) on 127.0.0.1, a
+# mount, changes through it (a 64 MiB copy, a 4 KiB edit, a rename, a
+# mkdir, links, ...), the journal they produced, `mirrorfs replicate
+# --once`, a check that the mirror equals BACKING, then a 4 KiB edit
+# replicated as a delta (bytes on the wire printed) and `mirrorfs status`.
 #
 # Environment: JOBS (default 2), SIZE_MIB (default 64), KEEP_TMP=1 keeps
 # the work directory.
@@ -54,6 +55,7 @@ M=$PWD/build/mirrorfs
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/mirrorfs-demo.XXXXXX")
 cleanup() {
+  [[ -n ${SERVE_PID:-} ]] && kill "$SERVE_PID" 2>/dev/null
   if mountpoint -q "$WORK/mnt" 2>/dev/null; then
     fusermount3 -u "$WORK/mnt" || umount -l "$WORK/mnt" || true
   fi
@@ -110,10 +112,27 @@ if [[ -n ${RDIFF_DELTA:-} ]]; then
 fi
 awk -v d="$DELTA" -v n="$NEW" \
   'BEGIN { printf "  delta / new file = %.4f (%.2f%%)\n", d / n, 100 * d / n }'
-say "the mount: mirrorfs mount backing mnt --state state"
-mkdir backing mnt state
+say "a replicated mount: mirrorfs serve, mount, replicate on 127.0.0.1"
+mkdir backing mnt state mirror mirror-state
 echo "already here before the first mount" >backing/existing.txt
+# Keys, as on two hosts: each end pins the other's fingerprint.
+CLIENT_KEY=$("$M" keygen --state state 2>/dev/null)
+MIRROR_KEY=$("$M" keygen --state mirror-state 2>/dev/null)
+echo "  replicator key $CLIENT_KEY"
+echo "  mirror key     $MIRROR_KEY"
+"$M" serve mirror --listen 127.0.0.1:0 --state mirror-state \
+    --allow "$CLIENT_KEY" 2>serve.log &
+SERVE_PID=$!
+for _ in $(seq 100); do
+  PORT=$(sed -n 's/.* on 127\.0\.0\.1:\([0-9]*\)$/\1/p' serve.log | head -n1)
+  [[ -n $PORT ]] && break
+  sleep 0.1
+done
+[[ -n ${PORT:-} ]] || { cat serve.log >&2; echo "serve did not start" >&2; exit 1; }
+echo "  mirrorfs serve listening on 127.0.0.1:$PORT"
 "$M" mount backing mnt --state state
+replicate() { "$M" replicate --once --state state \
+                --mirror "local=127.0.0.1:$PORT" --pin "local=$MIRROR_KEY"; }
 # Changes through the mount, as an application makes them.
 timed "copy ${SIZE_MIB} MiB into the mount" cp old mnt/big.bin
 head -c 4096 /dev/urandom |
@@ -122,11 +141,9 @@ mkdir mnt/docs
 echo "hello" >mnt/docs/hello.txt
 mv mnt/docs/hello.txt mnt/docs/greeting.txt
 ln -s docs/greeting.txt mnt/link
+ln mnt/docs/greeting.txt mnt/docs/hardlink.txt
 chmod 600 mnt/existing.txt
-rm mnt/link
-fusermount3 -u mnt
-cmp -s old backing/big.bin && { echo "the edit did not reach BACKING" >&2; exit 1; }
-echo "  unmounted; the journal in state/state.db (what the replicator reads):"
+echo "  the journal in state/state.db (what the replicator reads):"
 sqlite3 -separator ' ' state/state.db "
   SELECT printf('  %4d  %-8s %-22s %s', seq,
     CASE kind WHEN 1 THEN 'create' WHEN 2 THEN 'mkdir' WHEN 3 THEN 'mknod'
@@ -138,4 +155,24 @@ sqlite3 -separator ' ' state/state.db "
     CASE WHEN kind = 14 THEN printf('bytes %d..%d', off, off + len)
          WHEN path2 IS NOT NULL THEN '-> ' || path2 ELSE '' END)
   FROM journal ORDER BY seq"
+timed "replicate --once (first sync)" replicate
+# The mirror equals BACKING: names, content, modes, mtimes to the ns, links.
+listing() { (cd "$1" && find . -printf '%p %y %m %s %T@ %l %n\n' | sort); }
+diff <(listing backing) <(listing mirror)
+diff -r --no-dereference backing mirror
+echo "  mirror/ is identical to backing/ (content, types, modes, mtimes, links)"
+SENT1=$("$M" status --state state --json | sed 's/.*"bytes_sent":\([0-9]*\).*/\1/')
+
+say "a 4 KiB edit in the ${SIZE_MIB} MiB file, replicated as a delta"
+head -c 4096 /dev/urandom |
+  dd of=mnt/big.bin bs=4096 seek=$((SIZE_MIB * 128)) conv=notrunc status=none
+timed "replicate --once (the edit)" replicate
+cmp backing/big.bin mirror/big.bin
+SENT2=$("$M" status --state state --json | sed 's/.*"bytes_sent":\([0-9]*\).*/\1/')
+echo "  bytes on the wire for the edit: $((SENT2 - SENT1))" \
+     "(the file is $((SIZE_MIB * MIB)) bytes)"
+"$M" status --state state
+fusermount3 -u mnt
+kill "$SERVE_PID"
+wait "$SERVE_PID" || true
 say "demo passed"
