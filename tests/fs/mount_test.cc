@@ -55,6 +55,18 @@ TEST_F(MountTest, RefusesImpossiblePathsWithOneLine) {
   ::rmdir((backing_ + "/inner").c_str());
 }
 
+TEST_F(MountTest, RefusesABadFdCacheSize) {
+  for (const char* n : {"0", "-3", "many", "12x", "1000001",
+                        "99999999999999999999"}) {
+    auto [code, err] = run_cli({"mount", backing_, mnt_, "--state", state_,
+                                "--fd-cache", n});
+    EXPECT_EQ(code, 1) << n << ": " << err;
+    EXPECT_NE(err.find("--fd-cache: '" + std::string(n) + "'"),
+              std::string::npos)
+        << err;
+  }
+}
+
 TEST_F(MountTest, EachChangeIsJournaledBeforeItReturns) {
   mount();
   uint64_t seq = last_seq();
@@ -215,10 +227,10 @@ TEST_F(MountTest, AnOrdinaryUserCanMount) {
   EXPECT_EQ(unmount(), 0);
 }
 
-// The daemon holds one descriptor per inode the kernel knows. When it
-// runs out, an open may fail (EMFILE), but a close of a file that opened
-// must not: its data is written. (flush used to report dup()'s failure
-// as EBADF.)
+// The daemon's descriptors: its cache (fs/fd_cache.h) and one per open
+// file. When it runs out, an open may fail (EMFILE), but a close of a
+// file that opened must not: its data is written. (flush used to report
+// dup()'s failure as EBADF.)
 TEST_F(MountTest, RunningOutOfDescriptorsNeverFailsClose) {
 #if defined(__SANITIZE_ADDRESS__)
   // Under the sanitizers the daemon's own checks need descriptors: UBSan's
