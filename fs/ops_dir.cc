@@ -15,8 +15,8 @@ namespace {
 
 // An open directory: the stream and where the kernel's offsets stand in
 // it. One per opendir; the kernel serializes readdir calls on a handle.
-struct DirHandle {
-  ~DirHandle() {
+struct DirHandle : OpenHandle {
+  ~DirHandle() override {
     if (dp) ::closedir(dp);
   }
   DIR* dp = nullptr;
@@ -26,7 +26,7 @@ struct DirHandle {
 };
 
 DirHandle* handle_of(fuse_file_info* fi) {
-  return reinterpret_cast<DirHandle*>(fi->fh);
+  return static_cast<DirHandle*>(reinterpret_cast<OpenHandle*>(fi->fh));
 }
 
 bool is_dot(const char* name) {
@@ -51,7 +51,7 @@ void do_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     fuse_reply_err(req, err);
     return;
   }
-  fi->fh = reinterpret_cast<uint64_t>(d.release());
+  fi->fh = context(req).add_handle(d.release());
   fuse_reply_open(req, fi);
 }
 
@@ -130,7 +130,7 @@ void do_readdirplus(fuse_req_t req, fuse_ino_t, size_t size, off_t off,
 }
 
 void do_releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
-  delete handle_of(fi);
+  context(req).drop_handle(handle_of(fi));
   fuse_reply_err(req, 0);
 }
 

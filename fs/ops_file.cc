@@ -39,10 +39,13 @@ void record_truncate(FsContext& fs, Inode& inode, int fd) {
 
 // fuse_file_info::fh for the backing descriptor `fd` (owned: closed if
 // there is no memory for the OpenFile; then 0).
-uint64_t new_open_file(int fd, InodeFd inode_fd) {
+uint64_t new_open_file(FsContext& fs, int fd, InodeFd inode_fd) {
   auto* f = new (std::nothrow) OpenFile(fd, std::move(inode_fd));
-  if (f == nullptr) ::close(fd);
-  return reinterpret_cast<uint64_t>(f);
+  if (f == nullptr) {
+    ::close(fd);
+    return 0;
+  }
+  return fs.add_handle(f);
 }
 
 bool truncates(int flags) {
@@ -61,7 +64,7 @@ void do_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     return;
   }
   if (truncates(fi->flags)) record_truncate(fs, inode, fd);
-  fi->fh = new_open_file(fd, std::move(inode_fd));
+  fi->fh = new_open_file(fs, fd, std::move(inode_fd));
   if (fi->fh == 0) {
     fuse_reply_err(req, ENOMEM);
     return;
@@ -116,7 +119,7 @@ void do_create(fuse_req_t req, fuse_ino_t parent_id, const char* name,
   }
   // The new inode's descriptor was cached by the lookup: a hit. Should it
   // fail all the same, the file is open without the pin (see OpenFile).
-  fi->fh = new_open_file(fd, pin_fd(fs.inodes.get(e.ino)));
+  fi->fh = new_open_file(fs, fd, pin_fd(fs.inodes.get(e.ino)));
   if (fi->fh == 0) {
     fs.inodes.forget(e.ino, 1);  // the kernel never hears of it
     fuse_reply_err(req, ENOMEM);
@@ -172,7 +175,7 @@ void do_release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   // for: nobody waits on a release. Before the file goes: its pin makes
   // the inode's descriptor at hand for the attributes.
   context(req).recorder->sync(inode_of(req, ino), /*wait=*/false);
-  delete &open_file(fi);
+  context(req).drop_handle(&open_file(fi));
   fuse_reply_err(req, 0);
 }
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -24,15 +25,47 @@
 
 namespace mirrorfs::fs {
 
+// What fuse_file_info::fh points to: an open file (OpenFile) or
+// directory. FsContext keeps every one until the kernel releases it, and
+// frees those still open when the session ends (the kernel sends no
+// RELEASE for them).
+class OpenHandle {
+ public:
+  OpenHandle() = default;
+  virtual ~OpenHandle() = default;
+  OpenHandle(const OpenHandle&) = delete;
+  OpenHandle& operator=(const OpenHandle&) = delete;
+
+ private:
+  friend struct FsContext;
+  OpenHandle* prev_ = nullptr;  // FsContext's list; guarded by handles_mu_
+  OpenHandle* next_ = nullptr;
+};
+
 struct FsContext {
   FsContext(int root_fd, const struct stat& root_st,
             const InodeTable::Options& opt)
       : inodes(root_fd, root_st, opt) {}
+  // Frees the handles still open. REQUIRES: the session has ended.
+  ~FsContext();
+  FsContext(const FsContext&) = delete;
+  FsContext& operator=(const FsContext&) = delete;
+
+  // Keeps `h` (owned from now on) until drop_handle; returns it as a
+  // fuse_file_info::fh.
+  uint64_t add_handle(OpenHandle* h);
+  // The kernel released `h`: frees it (closing its descriptors).
+  void drop_handle(OpenHandle* h);
+
   InodeTable inodes;
   Recorder* recorder = nullptr;  // set before the session starts
   double entry_timeout = 1.0;    // seconds the kernel may cache a name
   double attr_timeout = 1.0;     // ... and attributes
   bool as_caller = false;  // create files as the calling user (when root)
+
+ private:
+  std::mutex handles_mu_;
+  OpenHandle* handles_ = nullptr;  // guarded by handles_mu_
 };
 
 inline FsContext& context(fuse_req_t req) {
@@ -64,17 +97,15 @@ int lookup_entry(FsContext& fs, int parent_fd, const char* name,
 // inode's descriptor pinned while it is open, so that the file stays
 // reachable (fstat, fchmod, xattrs through the mount) even once unlinked,
 // whether or not its handle still opens.
-struct OpenFile {
+struct OpenFile : OpenHandle {
   OpenFile(int fd, InodeFd inode_fd) : fd(fd), inode_fd(std::move(inode_fd)) {}
-  ~OpenFile() { ::close(fd); }
-  OpenFile(const OpenFile&) = delete;
-  OpenFile& operator=(const OpenFile&) = delete;
+  ~OpenFile() override { ::close(fd); }
 
   const int fd;  // owned
   InodeFd inode_fd;
 };
 inline OpenFile& open_file(fuse_file_info* fi) {
-  return *reinterpret_cast<OpenFile*>(fi->fh);
+  return *static_cast<OpenFile*>(reinterpret_cast<OpenHandle*>(fi->fh));
 }
 
 // While alive, this thread creates files as the caller of `req` (fsuid,
