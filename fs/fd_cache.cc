@@ -106,16 +106,28 @@ void FdCache::adopt(Inode& inode, int fd) {
   std::lock_guard lock(mu_);
   if (inode.fd_ >= 0) {
     closer.add(fd);
-    if (inode.pins_ == 0) {  // touched: to the front
-      lru_unlink(&inode);
-      lru_push_front(&inode);
-    }
+    touch_locked(inode);
     return;
   }
   assert(inode.pins_ == 0);  // a pinned inode has its descriptor
   inode.fd_ = fd;
   lru_push_front(&inode);
   evict_locked(closer);
+}
+
+bool FdCache::touch(Inode& inode) {
+  if (inode.fixed_fd_ >= 0) return true;
+  std::lock_guard lock(mu_);
+  if (inode.fd_ < 0) return false;
+  touch_locked(inode);
+  return true;
+}
+
+void FdCache::touch_locked(Inode& inode) {
+  if (inode.pins_ == 0) {  // unpinned: to the front of the LRU
+    lru_unlink(&inode);
+    lru_push_front(&inode);
+  }
 }
 
 void FdCache::keep(InodeFd pin) {

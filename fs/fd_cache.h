@@ -87,6 +87,10 @@ class FdCache {
   // becomes the cached descriptor if there is none, and the inode counts
   // as just used; otherwise `fd` is closed.
   void adopt(Inode& inode, int fd);
+  // If `inode` has a descriptor open (cached, pinned or permanent): counts
+  // it as just used and returns true. An inode whose descriptor is open
+  // cannot be freed, so its number cannot name another file meanwhile.
+  bool touch(Inode& inode);
   // Keeps the pinned descriptor open until the inode dies (consumes the
   // pin): for an inode unlinked through the mount while the kernel still
   // knows it (a file held open or with O_PATH elsewhere, a process's
@@ -113,6 +117,8 @@ class FdCache {
   void shed();                 // closes every unpinned descriptor
   // REQUIRES: mu_ held.
   void evict_locked(Closer& closer);
+  // REQUIRES: mu_ held; inode.fd_ >= 0.
+  void touch_locked(Inode& inode);
   void lru_push_front(Inode* inode);
   void lru_unlink(Inode* inode);
 

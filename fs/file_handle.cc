@@ -30,6 +30,13 @@ int FileHandle::open(int mount_fd, int flags) const {
   return ::open_by_handle_at(mount_fd, h_.get(), flags | O_CLOEXEC);
 }
 
+bool FileHandle::operator==(const FileHandle& o) const {
+  if (h_ == nullptr || o.h_ == nullptr) return h_ == o.h_;
+  return h_->handle_type == o.h_->handle_type &&
+         h_->handle_bytes == o.h_->handle_bytes &&
+         std::memcmp(h_->f_handle, o.h_->f_handle, h_->handle_bytes) == 0;
+}
+
 size_t FileHandle::size() const { return h_ ? h_->handle_bytes : 0; }
 
 }  // namespace mirrorfs::fs

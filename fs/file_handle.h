@@ -35,6 +35,8 @@ class FileHandle {
   int open(int mount_fd, int flags) const;
 
   bool empty() const { return h_ == nullptr; }
+  // Same type and bytes: the same inode (on one file system).
+  bool operator==(const FileHandle& o) const;
   size_t size() const;  // bytes of handle data (0 if empty)
 
  private:

@@ -40,6 +40,9 @@ struct Inode : std::enable_shared_from_this<Inode> {
   const ino_t ino;
   const mode_t type;  // S_IFMT bits
 
+  // How it is reopened; empty for an inode with a permanent descriptor.
+  const FileHandle& handle() const { return handle_; }
+
   std::mutex mu;        // guards the two below
   ExtentSet written;    // written since the last extent commit
   bool dirty_marked = false;  // a kDirty row is queued for this write burst

@@ -73,6 +73,7 @@ InodeTable::InodeTable(int root_fd, const struct stat& root_st,
 
 InodeTable::~InodeTable() {
   entries_.clear();
+  detached_.clear();
   root_.reset();
   for (auto& [id, m] : mounts_) ::close(m.fd);
 }
@@ -150,16 +151,35 @@ fuse_ino_t InodeTable::learn(int fd, const struct stat& st) {
   // The lookup just counted keeps `known` alive until the kernel has the
   // reply and forgets it.
   if (known != nullptr) {
-    cache_.adopt(*known, fd);
-    return reinterpret_cast<fuse_ino_t>(known);
+    if (cache_.touch(*known)) {
+      ::close(fd);
+      return reinterpret_cast<fuse_ino_t>(known);
+    }
+    // Its descriptor is closed: is it still the same file?
+    FileHandle h;
+    int mount_id = 0;
+    if (FileHandle::of(fd, &h, &mount_id) != 0 || h == known->handle()) {
+      cache_.adopt(*known, fd);
+      return reinterpret_cast<fuse_ino_t>(known);
+    }
   }
-  // New: made (handle, descriptor) outside the lock. Another thread may
-  // have learnt the same inode meanwhile: then ours is dropped (after the
-  // lock is released: dropping closes descriptors).
+  // New (or a new file under a reused number): made (handle, descriptor)
+  // outside the lock. Another thread may have learnt the same file
+  // meanwhile: then ours is dropped, after the lock is released (dropping
+  // closes descriptors), as is a stale inode the kernel forgot.
   std::shared_ptr<Inode> fresh = make_inode(fd, st);
+  std::shared_ptr<Inode> dead;
   Inode* inode;
   {
     std::lock_guard lock(mu_);
+    if (known != nullptr) {
+      auto it = entries_.find(key);
+      if (it != entries_.end() && it->second.inode.get() == known) {
+        detached_.emplace(known, std::move(it->second));
+        entries_.erase(it);
+      }
+      unref_locked(known, 1, &dead);  // the count taken above
+    }
     Entry& e = entries_[key];
     if (!e.inode) e.inode = std::move(fresh);
     ++e.nlookup;
@@ -168,20 +188,34 @@ fuse_ino_t InodeTable::learn(int fd, const struct stat& st) {
   return reinterpret_cast<fuse_ino_t>(inode);
 }
 
+void InodeTable::unref_locked(Inode* inode, uint64_t n,
+                              std::shared_ptr<Inode>* dead) {
+  auto it = entries_.find({inode->dev, inode->ino});
+  if (it != entries_.end() && it->second.inode.get() == inode) {
+    assert(it->second.nlookup >= n);
+    it->second.nlookup -= std::min(n, it->second.nlookup);
+    if (it->second.nlookup == 0) {
+      *dead = std::move(it->second.inode);
+      entries_.erase(it);
+    }
+    return;
+  }
+  auto d = detached_.find(inode);
+  assert(d != detached_.end());
+  if (d == detached_.end()) return;
+  assert(d->second.nlookup >= n);
+  d->second.nlookup -= std::min(n, d->second.nlookup);
+  if (d->second.nlookup == 0) {
+    *dead = std::move(d->second.inode);
+    detached_.erase(d);
+  }
+}
+
 void InodeTable::forget(fuse_ino_t id, uint64_t n) {
   if (id == FUSE_ROOT_ID) return;
-  Inode* inode = reinterpret_cast<Inode*>(id);
   std::shared_ptr<Inode> dead;  // dropped after the lock: closes fds
   std::lock_guard lock(mu_);
-  auto it = entries_.find({inode->dev, inode->ino});
-  assert(it != entries_.end() && it->second.inode.get() == inode);
-  if (it == entries_.end()) return;
-  assert(it->second.nlookup >= n);
-  it->second.nlookup -= std::min(n, it->second.nlookup);
-  if (it->second.nlookup == 0) {
-    dead = std::move(it->second.inode);
-    entries_.erase(it);
-  }
+  unref_locked(reinterpret_cast<Inode*>(id), n, &dead);
 }
 
 std::shared_ptr<Inode> InodeTable::find(dev_t dev, ino_t ino) {

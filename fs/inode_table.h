@@ -5,6 +5,11 @@
 //
 // Keying by backing inode (not by path) is what keeps the attributes of a
 // hard-linked file fresh through all of its names: one node id, one cache.
+// An inode number names one file only while that file exists: a known
+// inode whose descriptor is closed may have been deleted behind the mount
+// and its number reused, so a lookup that meets it compares handles, and
+// a mismatch gives the new file a new Inode (the old one is detached,
+// kept for the kernel's lookups until FORGET).
 //
 // Descriptors: passthrough_hp keeps one O_PATH fd per inode, so the
 // daemon runs out of descriptors once the kernel holds more inodes than
@@ -87,6 +92,10 @@ class InodeTable {
     std::shared_ptr<Inode> inode;
     uint64_t nlookup = 0;
   };
+  // REQUIRES: mu_ held. Drops n lookups of `inode` (in entries_ or
+  // detached_); the last one moves it to `dead`, to be dropped after the
+  // lock is released.
+  void unref_locked(Inode* inode, uint64_t n, std::shared_ptr<Inode>* dead);
   struct Mount {
     int fd = -1;           // a directory on that mount, not O_PATH (owned)
     bool handles = false;  // its handles open
@@ -104,6 +113,9 @@ class InodeTable {
   std::map<int, Mount> mounts_;  // by mount id; guarded by mounts_mu_
   std::mutex mu_;
   std::map<std::pair<dev_t, ino_t>, Entry> entries_;  // guarded by mu_
+  // Inodes the kernel still knows whose (dev, ino) now names another file
+  // (freed and reused behind the mount); guarded by mu_.
+  std::map<Inode*, Entry> detached_;
   std::shared_ptr<Inode> root_;
 };
 

@@ -259,6 +259,40 @@ TEST_F(FdCacheTest, DeletedBehindTheMountIsEnoent) {
   EXPECT_EQ(unmount(), 0);
 }
 
+// A file deleted behind the mount whose inode number a new file takes at
+// once (ext4 does), while the kernel still knows the old one: the new
+// file must get its own inode, not the old one's stale handle.
+TEST_F(FdCacheTest, ReusedInodeNumberIsANewFile) {
+  ASSERT_NO_FATAL_FAILURE(make_tree(b(), 2, 500));
+  ASSERT_EQ(::close(::open(b("old").c_str(), O_CREAT | O_WRONLY, 0644)), 0);
+  ASSERT_NO_FATAL_FAILURE(mount({"--fd-cache", "16"}));
+  struct stat old_st;
+  ASSERT_EQ(::stat(m("old").c_str(), &old_st), 0);  // the kernel knows it
+  EXPECT_EQ(walk(m(), 0).errors, 0u);  // its descriptor leaves the cache
+  ASSERT_EQ(::unlink(b("old").c_str()), 0);
+  {
+    std::ofstream out(b("new"));
+    out << "new!";
+  }
+  struct stat new_st;
+  ASSERT_EQ(::stat(b("new").c_str(), &new_st), 0);
+  ASSERT_EQ(new_st.st_ino, old_st.st_ino)
+      << "the backing file system did not reuse the inode number: this "
+         "test needs one that does (ext4)";
+  const int fd = ::open(m("new").c_str(), O_PATH);  // a lookup
+  ASSERT_GE(fd, 0) << std::strerror(errno);
+  EXPECT_EQ(walk(m(), 1).errors, 0u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  struct stat st;
+  EXPECT_EQ(::fstat(fd, &st), 0) << std::strerror(errno);  // a getattr
+  EXPECT_EQ(st.st_size, 4);
+  ::close(fd);
+  EXPECT_EQ(slurp(m("new")), "new!");
+  EXPECT_EQ(::stat(m("old").c_str(), &st), -1);
+  EXPECT_EQ(errno, ENOENT);
+  EXPECT_EQ(unmount(), 0);
+}
+
 // Without CAP_DAC_READ_SEARCH (an ordinary user's mount lacks it too) the
 // daemon falls back to one descriptor per inode, says so once, and works.
 TEST_F(FdCacheTest, WithoutCapDacReadSearchOneDescriptorPerInode) {
