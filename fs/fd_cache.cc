@@ -79,7 +79,7 @@ InodeFd FdCache::pin(Inode& inode) {
   // A miss: reopen outside the lock. Two threads may both miss; the
   // second to install closes its own.
   int fd = inode.handle_.open(inode.mount_fd_, O_PATH);
-  if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
+  if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {  // ran out
     shed();
     fd = inode.handle_.open(inode.mount_fd_, O_PATH);
   }

@@ -80,7 +80,7 @@ class FdCache {
   // The descriptor of `inode`, pinned: from the cache, or reopened by its
   // handle. Fails with ENOENT when the handle is stale (the file was
   // deleted: a local file system would not find it either), or with the
-  // errno of open_by_handle_at. On EMFILE/ENFILE the cache first closes
+  // errno of open_by_handle_at. On EMFILE/ENFILE the cache first sheds
   // its unpinned descriptors and tries again.
   InodeFd pin(Inode& inode);
   // `fd` is an O_PATH fd of `inode` just opened by a lookup (owned): it
@@ -96,6 +96,10 @@ class FdCache {
   // knows it (a file held open or with O_PATH elsewhere, a process's
   // working directory), whose handle no longer opens.
   void keep(InodeFd pin);
+
+  // Closes every unpinned descriptor: for when the process ran out
+  // (EMFILE, ENFILE).
+  void shed();
 
   struct Stats {
     size_t cached = 0;    // unpinned descriptors open now
@@ -114,7 +118,6 @@ class FdCache {
 
   void unpin(Inode& inode);
   void release(Inode& inode);  // from ~Inode
-  void shed();                 // closes every unpinned descriptor
   // REQUIRES: mu_ held.
   void evict_locked(Closer& closer);
   // REQUIRES: mu_ held; inode.fd_ >= 0.

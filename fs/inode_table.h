@@ -32,6 +32,7 @@
 #include <fuse_lowlevel.h>
 #include <sys/stat.h>
 
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -82,6 +83,16 @@ class InodeTable {
   // The inode of a backing file, if the kernel knows it (for refreshing
   // attributes after an operation elsewhere changed them), else null.
   std::shared_ptr<Inode> find(dev_t dev, ino_t ino);
+
+  // After an open failed with `err`: if the process ran out of
+  // descriptors (EMFILE, ENFILE), closes the cache's unpinned ones and
+  // returns true (worth one more try). errno is kept when it returns
+  // false.
+  bool make_room(int err) {
+    if (err != EMFILE && err != ENFILE) return false;
+    cache_.shed();
+    return true;
+  }
 
   // Whether inodes of BACKING's own file system are reached by handle.
   bool file_handles() const { return handles_; }

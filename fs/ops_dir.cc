@@ -38,8 +38,11 @@ void do_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   auto d = std::make_unique<DirHandle>();
   d->dir_fd = pin_or_reply(req, ino);
   if (!d->dir_fd.ok()) return;
-  const int fd = ::openat(d->dir_fd.get(), ".",
-                          O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  const int flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
+  int fd = ::openat(d->dir_fd.get(), ".", flags);
+  if (fd < 0 && context(req).inodes.make_room(errno)) {
+    fd = ::openat(d->dir_fd.get(), ".", flags);
+  }
   if (fd < 0) {
     fuse_reply_err(req, errno);
     return;

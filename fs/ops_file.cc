@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <new>
+#include <string>
 #include <utility>
 
 #include "fs/passthrough.h"
@@ -57,8 +58,11 @@ void do_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Inode& inode = fs.inodes.get(ino);
   InodeFd inode_fd = pin_or_reply(req, ino);
   if (!inode_fd.ok()) return;
-  const int fd =
-      ::open(proc_path(inode_fd.get()).c_str(), backing_flags(fi->flags));
+  const std::string path = proc_path(inode_fd.get());
+  int fd = ::open(path.c_str(), backing_flags(fi->flags));
+  if (fd < 0 && fs.inodes.make_room(errno)) {
+    fd = ::open(path.c_str(), backing_flags(fi->flags));
+  }
   if (fd < 0) {
     fuse_reply_err(req, errno);
     return;
@@ -88,6 +92,9 @@ void do_create(fuse_req_t req, fuse_ino_t parent_id, const char* name,
   {
     AsCaller as(fs, req);
     fd = ::openat(dir.get(), name, flags | O_CREAT | O_EXCL, mode);
+    if (fd < 0 && fs.inodes.make_room(errno)) {  // nothing was created
+      fd = ::openat(dir.get(), name, flags | O_CREAT | O_EXCL, mode);
+    }
     if (fd < 0 && errno == EEXIST && !(fi->flags & O_EXCL)) {
       // It appeared meanwhile (behind the mount): open it as it is.
       created = false;

@@ -19,7 +19,9 @@ std::string proc_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
 int lookup_entry(FsContext& fs, int parent_fd, const char* name,
                  fuse_entry_param* e) {
   *e = fuse_entry_param{};
-  const int fd = ::openat(parent_fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  const int flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
+  int fd = ::openat(parent_fd, name, flags);
+  if (fd < 0 && fs.inodes.make_room(errno)) fd = ::openat(parent_fd, name, flags);
   if (fd < 0) return errno;
   if (::fstatat(fd, "", &e->attr, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
     const int err = errno;
