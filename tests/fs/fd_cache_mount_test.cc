@@ -237,13 +237,6 @@ TEST_F(FdCacheTest, SmallCacheUnderPressureWithConcurrentWalkers) {
 // against 4096) runs out of descriptors: it then empties its cache and
 // tries again, and the walk does not notice.
 TEST_F(FdCacheTest, ShedsTheCacheWhenOutOfDescriptors) {
-#if defined(__SANITIZE_ADDRESS__)
-  // UBSan's vptr check needs a free descriptor (it misfires with "invalid
-  // vptr" at the moment the daemon runs out, before it sheds). Runs in
-  // the plain build.
-  GTEST_SKIP() << "!!! skipped under ASan/UBSan: the sanitizer runtime "
-                  "needs the descriptors this test takes away !!!";
-#endif
   ASSERT_NO_FATAL_FAILURE(make_tree(b(), 2, 1000));
   ASSERT_NO_FATAL_FAILURE(mount());
   const struct rlimit low = {128, 128};
