@@ -27,15 +27,24 @@ struct FdCache::Closer {
 };
 
 Inode::Inode(FdCache& cache, int fixed_fd, dev_t dev, ino_t ino, mode_t type)
-    : dev(dev), ino(ino), type(type), cache_(cache), fixed_fd_(fixed_fd),
+    : dev(dev),
+      ino(ino),
+      type(type),
+      cache_(cache),
+      fixed_fd_(fixed_fd),
       mount_fd_(-1) {
   assert(fixed_fd >= 0);
 }
 
 Inode::Inode(FdCache& cache, FileHandle handle, int mount_fd, dev_t dev,
              ino_t ino, mode_t type)
-    : dev(dev), ino(ino), type(type), cache_(cache), fixed_fd_(-1),
-      handle_(std::move(handle)), mount_fd_(mount_fd) {
+    : dev(dev),
+      ino(ino),
+      type(type),
+      cache_(cache),
+      fixed_fd_(-1),
+      handle_(std::move(handle)),
+      mount_fd_(mount_fd) {
   assert(!handle_.empty() && mount_fd >= 0);
 }
 

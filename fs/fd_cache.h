@@ -36,8 +36,7 @@ class InodeFd {
  public:
   InodeFd() = default;
   ~InodeFd() { reset(); }
-  InodeFd(InodeFd&& o) noexcept
-      : inode_(o.inode_), fd_(o.fd_), err_(o.err_) {
+  InodeFd(InodeFd&& o) noexcept : inode_(o.inode_), fd_(o.fd_), err_(o.err_) {
     o.inode_ = nullptr;
     o.fd_ = -1;
   }
@@ -102,7 +101,7 @@ class FdCache {
   void shed();
 
   struct Stats {
-    size_t cached = 0;    // unpinned descriptors open now
+    size_t cached = 0;  // unpinned descriptors open now
     size_t capacity = 0;
     uint64_t hits = 0;
     uint64_t misses = 0;  // reopened by handle

@@ -29,8 +29,8 @@ struct Inode : std::enable_shared_from_this<Inode> {
   Inode(FdCache& cache, int fixed_fd, dev_t dev, ino_t ino, mode_t type);
   // Reached through `handle`, opened on `mount_fd` (not owned: the table
   // keeps it open longer than any inode lives).
-  Inode(FdCache& cache, FileHandle handle, int mount_fd, dev_t dev,
-        ino_t ino, mode_t type);
+  Inode(FdCache& cache, FileHandle handle, int mount_fd, dev_t dev, ino_t ino,
+        mode_t type);
   // Closes the inode's descriptors. REQUIRES: no InodeFd of it is alive.
   ~Inode();
   Inode(const Inode&) = delete;
@@ -43,8 +43,8 @@ struct Inode : std::enable_shared_from_this<Inode> {
   // How it is reopened; empty for an inode with a permanent descriptor.
   const FileHandle& handle() const { return handle_; }
 
-  std::mutex mu;        // guards the two below
-  ExtentSet written;    // written since the last extent commit
+  std::mutex mu;              // guards the two below
+  ExtentSet written;          // written since the last extent commit
   bool dirty_marked = false;  // a kDirty row is queued for this write burst
 
  private:
@@ -59,9 +59,9 @@ struct Inode : std::enable_shared_from_this<Inode> {
 
   // The cached descriptor: guarded by cache_.mu_ (FdCache's lock), and
   // unused when fixed_fd_ >= 0.
-  int fd_ = -1;          // open O_PATH fd, or -1
-  uint32_t pins_ = 0;    // live InodeFds, plus one while kept_
-  bool kept_ = false;    // fd_ stays open until the inode dies
+  int fd_ = -1;        // open O_PATH fd, or -1
+  uint32_t pins_ = 0;  // live InodeFds, plus one while kept_
+  bool kept_ = false;  // fd_ stays open until the inode dies
   // The LRU list of unpinned open descriptors: linked iff fd_ >= 0 and
   // pins_ == 0.
   Inode* lru_prev_ = nullptr;

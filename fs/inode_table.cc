@@ -45,8 +45,7 @@ InodeTable::InodeTable(int root_fd, const struct stat& root_st,
                        const Options& opt)
     : cache_(opt.fd_cache_size),
       root_(std::make_shared<Inode>(cache_, root_fd, root_st.st_dev,
-                                    root_st.st_ino,
-                                    root_st.st_mode & S_IFMT)) {
+                                    root_st.st_ino, root_st.st_mode & S_IFMT)) {
   if (!opt.file_handles) {
     log_info("file handles off: one descriptor per inode");
     return;
@@ -67,8 +66,7 @@ InodeTable::InodeTable(int root_fd, const struct stat& root_st,
   mounts_[mount_id] = Mount{mount_fd, true};
   handles_ = true;
   log_info("inodes reached by file handle, up to " +
-           std::to_string(cache_.stats().capacity) +
-           " descriptors cached");
+           std::to_string(cache_.stats().capacity) + " descriptors cached");
 }
 
 InodeTable::~InodeTable() {
@@ -108,8 +106,8 @@ InodeTable::Mount InodeTable::mount_for(int mount_id, int fd, mode_t type,
     ::close(extra);
   } else if (!m.handles) {
     log_info("a file system mounted inside BACKING (mount id " +
-             std::to_string(mount_id) + "): one descriptor per inode: " +
-             why_no_handles(err));
+             std::to_string(mount_id) +
+             "): one descriptor per inode: " + why_no_handles(err));
   }
   return m;
 }

@@ -21,7 +21,8 @@ int lookup_entry(FsContext& fs, int parent_fd, const char* name,
   *e = fuse_entry_param{};
   const int flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
   int fd = ::openat(parent_fd, name, flags);
-  if (fd < 0 && fs.inodes.make_room(errno)) fd = ::openat(parent_fd, name, flags);
+  if (fd < 0 && fs.inodes.make_room(errno))
+    fd = ::openat(parent_fd, name, flags);
   if (fd < 0) return errno;
   if (::fstatat(fd, "", &e->attr, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
     const int err = errno;
@@ -47,8 +48,8 @@ int set_thread_groups(const std::vector<gid_t>& groups) {
 // from /proc), or none if they cannot be read.
 std::vector<gid_t> caller_groups(fuse_req_t req) {
   std::vector<gid_t> groups(32);
-  int n = fuse_req_getgroups(req, static_cast<int>(groups.size()),
-                             groups.data());
+  int n =
+      fuse_req_getgroups(req, static_cast<int>(groups.size()), groups.data());
   if (n > static_cast<int>(groups.size())) {
     groups.resize(static_cast<size_t>(n));
     n = fuse_req_getgroups(req, n, groups.data());

@@ -187,8 +187,8 @@ TEST_F(FdCacheTest, SmallCacheUnderPressureWithConcurrentWalkers) {
   }
   for (auto& t : threads) t.join();
   for (int t = 0; t < kWalkers; ++t) {
-    EXPECT_EQ(walks[t].errors, 0u) << "walker " << t << ": "
-                                   << walks[t].first_error;
+    EXPECT_EQ(walks[t].errors, 0u)
+        << "walker " << t << ": " << walks[t].first_error;
     EXPECT_EQ(walks[t].entries, kEntries + 1) << "walker " << t;  // + link
   }
   expect_contents(3000);
@@ -228,7 +228,8 @@ TEST_F(FdCacheTest, SmallCacheUnderPressureWithConcurrentWalkers) {
                         &hits, &reopened, &closed),
             3)
       << log.substr(at);
-  std::fprintf(stderr, "%s", log.substr(at, log.find('\n', at) - at + 1).c_str());
+  std::fprintf(stderr, "%s",
+               log.substr(at, log.find('\n', at) - at + 1).c_str());
   EXPECT_GT(reopened, 0u);
   EXPECT_GT(closed, kEntries / 2);
 }
@@ -249,8 +250,7 @@ TEST_F(FdCacheTest, ShedsTheCacheWhenOutOfDescriptors) {
   EXPECT_EQ(unmount(), 0);
   // Nothing is evicted below capacity: what was closed, was shed.
   const std::string log = daemon_log();
-  EXPECT_EQ(log.find("reopened by handle, 0 closed"), std::string::npos)
-      << log;
+  EXPECT_EQ(log.find("reopened by handle, 0 closed"), std::string::npos) << log;
 }
 
 // A file deleted behind the mount while the kernel still knows it: once
