@@ -139,6 +139,11 @@ Options:
                    always on: the kernel checks access from the mode bits.
   --no-journal     for benchmarks only: record nothing (changes made
                    then are never replicated)
+  --fd-cache N     inode descriptors kept open beyond those in use
+                   (default 4096, at most half the open-file limit). The
+                   mount reopens inodes by file handle when run as root;
+                   an ordinary user's mount keeps one descriptor per inode
+                   the kernel knows (see docs/fs.md)
   -h, --help       show this help
 
 Unmount with 'fusermount3 -u MOUNTPOINT' or 'umount MOUNTPOINT', or send

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "cli/help.h"
+#include "cli/options.h"
 #include "cli/report.h"
 #include "fs/mount.h"
 
@@ -18,6 +19,7 @@ const struct option kOptions[] = {
     {"foreground", no_argument, nullptr, 'f'},
     {"help", no_argument, nullptr, 'h'},
     {"no-journal", no_argument, nullptr, 'J'},
+    {"fd-cache", required_argument, nullptr, 'C'},
     {nullptr, 0, nullptr, 0},
 };
 
@@ -40,6 +42,17 @@ int run_mount_command(int argc, char** argv) {
       case 'J':
         opt.journal = false;
         break;
+      case 'C': {
+        long long n = 0;
+        if (!parse_integer(optarg, &n) || n < 1 || n > 1000000) {
+          return usage_error("mount",
+                             std::string("--fd-cache: '") + optarg +
+                                 "' is not a number from 1 to 1000000",
+                             "mirrorfs mount --help");
+        }
+        opt.fd_cache = static_cast<size_t>(n);
+        break;
+      }
       case 'o':
         opt.fuse_options.emplace_back(optarg);
         break;

@@ -9,12 +9,6 @@
 
 namespace mirrorfs::cli {
 
-namespace {
-
-using core::StrongKind;
-using core::WeakKind;
-
-// Parses all of `text` as a base-10 integer.
 bool parse_integer(const char* text, long long* out) {
   if (text == nullptr || *text == '\0') return false;
   errno = 0;
@@ -24,6 +18,11 @@ bool parse_integer(const char* text, long long* out) {
   *out = v;
   return true;
 }
+
+namespace {
+
+using core::StrongKind;
+using core::WeakKind;
 
 Status option_error(std::string_view option, std::string_view why) {
   std::string msg(option);

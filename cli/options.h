@@ -37,6 +37,10 @@ struct CommandLine {
   bool version = false;  // -V/--version
 };
 
+// Parses all of `text` as a base-10 integer; false if it is not one (or
+// out of range).
+bool parse_integer(const char* text, long long* out);
+
 // Parses argv. A usage error is a kInvalidArgument Status whose message is
 // "<what>: <why>" (e.g. "--block-size: 'x' is not a number").
 Result<CommandLine> parse_command_line(int argc, char** argv);

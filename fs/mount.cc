@@ -82,19 +82,28 @@ class Args {
   std::vector<char*> ptrs_;
 };
 
-// The mount holds one O_PATH descriptor per inode the kernel knows (after
-// passthrough_hp), so a tree larger than the soft RLIMIT_NOFILE (often
-// 1024) would make lookups fail with EMFILE: take the hard limit.
-void raise_fd_limit() {
+// Open files and directories each hold descriptors, and without file
+// handles so does every inode the kernel knows (docs/fs.md): take the
+// hard limit. Returns the soft limit now in force.
+rlim_t raise_fd_limit() {
   struct rlimit rl;
-  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max) {
-    return;
-  }
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return 1024;
+  if (rl.rlim_cur >= rl.rlim_max) return rl.rlim_cur;
+  const rlim_t before = rl.rlim_cur;
   rl.rlim_cur = rl.rlim_max;
   if (::setrlimit(RLIMIT_NOFILE, &rl) != 0) {
     log_error("cannot raise the open file limit: " +
               Status::from_errno(errno, "setrlimit").to_string());
+    return before;
   }
+  return rl.rlim_cur;
+}
+
+// The descriptor cache's size: as asked, but at most half the open-file
+// limit, the rest for open files, directories and the database.
+size_t fd_cache_size(size_t wanted, rlim_t limit) {
+  const rlim_t half = limit / 2 > 16 ? limit / 2 : 16;
+  return wanted < half ? wanted : static_cast<size_t>(half);
 }
 
 }  // namespace
@@ -151,7 +160,7 @@ Status claim_state(db::Database& db, const MountOptions& opt) {
 
 Status run_mount(MountOptions opt) {
   MIRRORFS_RETURN_IF_ERROR(check_mount_paths(opt));
-  raise_fd_limit();
+  const rlim_t fd_limit = raise_fd_limit();
   const std::string db_path = opt.state_dir + "/state.db";
 
   const int root_fd = ::open(opt.backing.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -162,7 +171,9 @@ Status run_mount(MountOptions opt) {
     ::close(root_fd);
     return Status::from_errno(err, "stat " + opt.backing);
   }
-  auto fs = std::make_unique<FsContext>(root_fd, root_st);
+  InodeTable::Options table_opt;
+  table_opt.fd_cache_size = fd_cache_size(opt.fd_cache, fd_limit);
+  auto fs = std::make_unique<FsContext>(root_fd, root_st, table_opt);
   fs->entry_timeout = opt.entry_timeout;
   fs->attr_timeout = opt.attr_timeout;
   fs->as_caller = ::geteuid() == 0;
@@ -260,6 +271,13 @@ Status run_mount(MountOptions opt) {
     if (r < 0 && r != -EINTR) {
       result = Status(Code::kIoError, "FUSE loop ended with error " +
                                           std::to_string(r));
+    }
+    if (fs->inodes.file_handles()) {
+      const FdCache::Stats s = fs->inodes.fd_stats();
+      log_info("descriptor cache: " + std::to_string(s.hits) + " hits, " +
+               std::to_string(s.misses) + " reopened by handle, " +
+               std::to_string(s.evictions) + " closed to stay within " +
+               std::to_string(s.capacity));
     }
     const uint64_t errors = (*recorder)->errors();
     if (errors) {

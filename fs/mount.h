@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,10 @@ struct MountOptions {
   double attr_timeout = 1.0;   // ... and attributes
   std::chrono::milliseconds commit_interval{5000};  // files held open
   bool journal = true;  // --no-journal (benchmarks only): record nothing
+  // --fd-cache N: descriptors of inodes kept open beyond those in use
+  // (the inodes are reopened by file handle; docs/fs.md). Lowered to half
+  // the open-file limit if that is smaller.
+  size_t fd_cache = 4096;
 };
 
 // Refuses what cannot work, each with a one-line reason: a BACKING that is

@@ -15,17 +15,18 @@ namespace {
 
 // An open directory: the stream and where the kernel's offsets stand in
 // it. One per opendir; the kernel serializes readdir calls on a handle.
-struct DirHandle {
-  ~DirHandle() {
+struct DirHandle : OpenHandle {
+  ~DirHandle() override {
     if (dp) ::closedir(dp);
   }
   DIR* dp = nullptr;
+  InodeFd dir_fd;  // the directory's own, pinned: readdirplus looks up in it
   off_t offset = 0;
   dirent* entry = nullptr;  // read but not yet returned to the kernel
 };
 
 DirHandle* handle_of(fuse_file_info* fi) {
-  return reinterpret_cast<DirHandle*>(fi->fh);
+  return static_cast<DirHandle*>(reinterpret_cast<OpenHandle*>(fi->fh));
 }
 
 bool is_dot(const char* name) {
@@ -35,8 +36,13 @@ bool is_dot(const char* name) {
 
 void do_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   auto d = std::make_unique<DirHandle>();
-  const int fd = ::openat(inode_of(req, ino).fd, ".",
-                          O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  d->dir_fd = pin_or_reply(req, ino);
+  if (!d->dir_fd.ok()) return;
+  const int flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
+  int fd = ::openat(d->dir_fd.get(), ".", flags);
+  if (fd < 0 && context(req).inodes.make_room(errno)) {
+    fd = ::openat(d->dir_fd.get(), ".", flags);
+  }
   if (fd < 0) {
     fuse_reply_err(req, errno);
     return;
@@ -48,16 +54,15 @@ void do_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     fuse_reply_err(req, err);
     return;
   }
-  fi->fh = reinterpret_cast<uint64_t>(d.release());
+  fi->fh = context(req).add_handle(d.release());
   fuse_reply_open(req, fi);
 }
 
 // readdir and readdirplus. With plus, every entry but . and .. is looked
 // up (a counted lookup, undone if the entry does not fit the reply).
-void read_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-              fuse_file_info* fi, bool plus) {
+void read_dir(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi,
+              bool plus) {
   FsContext& fs = context(req);
-  Inode& dir = fs.inodes.get(ino);
   DirHandle* d = handle_of(fi);
   std::vector<char> buf(size);
   char* p = buf.data();
@@ -82,7 +87,7 @@ void read_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     size_t used;
     if (plus && !is_dot(name)) {
       fuse_entry_param e;
-      const int r = lookup_entry(fs, dir, name, &e);
+      const int r = lookup_entry(fs, d->dir_fd.get(), name, &e);
       if (r == ENOENT) {  // gone since readdir saw it
         d->entry = nullptr;
         d->offset = next;
@@ -118,17 +123,17 @@ void read_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
   }
 }
 
-void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+void do_readdir(fuse_req_t req, fuse_ino_t, size_t size, off_t off,
                 fuse_file_info* fi) {
-  read_dir(req, ino, size, off, fi, false);
+  read_dir(req, size, off, fi, false);
 }
-void do_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+void do_readdirplus(fuse_req_t req, fuse_ino_t, size_t size, off_t off,
                     fuse_file_info* fi) {
-  read_dir(req, ino, size, off, fi, true);
+  read_dir(req, size, off, fi, true);
 }
 
 void do_releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
-  delete handle_of(fi);
+  context(req).drop_handle(handle_of(fi));
   fuse_reply_err(req, 0);
 }
 

@@ -2,9 +2,7 @@
 // mknod, mkdir, symlink, link, unlink, rmdir, rename, statfs, access.
 #include <fcntl.h>
 #include <limits.h>
-#include <sys/fsuid.h>
 #include <sys/statvfs.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -18,74 +16,6 @@ namespace mirrorfs::fs {
 
 using db::JournalKind;
 
-std::string proc_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
-
-int lookup_entry(FsContext& fs, Inode& parent, const char* name,
-                 fuse_entry_param* e) {
-  *e = fuse_entry_param{};
-  const int fd = ::openat(parent.fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) return errno;
-  if (::fstatat(fd, "", &e->attr, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
-    const int err = errno;
-    ::close(fd);
-    return err;
-  }
-  e->ino = fs.inodes.learn(fd, e->attr);
-  e->attr_timeout = fs.attr_timeout;
-  e->entry_timeout = fs.entry_timeout;
-  return 0;
-}
-
-namespace {
-
-// setgroups(2) for this thread only: the raw syscall, not glibc's wrapper,
-// which applies it to every thread of the process.
-int set_thread_groups(const std::vector<gid_t>& groups) {
-  return static_cast<int>(
-      ::syscall(SYS_setgroups, groups.size(), groups.data()));
-}
-
-// The caller's supplementary groups (the kernel does not send them: read
-// from /proc), or none if they cannot be read.
-std::vector<gid_t> caller_groups(fuse_req_t req) {
-  std::vector<gid_t> groups(32);
-  int n = fuse_req_getgroups(req, static_cast<int>(groups.size()),
-                             groups.data());
-  if (n > static_cast<int>(groups.size())) {
-    groups.resize(static_cast<size_t>(n));
-    n = fuse_req_getgroups(req, n, groups.data());
-  }
-  groups.resize(n >= 0 && n <= static_cast<int>(groups.size())
-                    ? static_cast<size_t>(n)
-                    : 0);
-  return groups;
-}
-
-}  // namespace
-
-AsCaller::AsCaller(FsContext& fs, fuse_req_t req) {
-  if (!fs.as_caller) return;
-  const fuse_ctx* c = fuse_req_ctx(req);
-  // Per thread (these are raw syscalls, unlike setuid). Groups first,
-  // while the thread still has root's file-system identity. Without the
-  // caller's supplementary groups the backing call would be checked
-  // against the daemon's, and fail where the kernel let the caller in.
-  const int n = ::getgroups(0, nullptr);
-  own_groups_.resize(n > 0 ? static_cast<size_t>(n) : 0);
-  if (n > 0 && ::getgroups(n, own_groups_.data()) != n) own_groups_.clear();
-  set_thread_groups(caller_groups(req));
-  ::setfsgid(c->gid);
-  ::setfsuid(c->uid);
-  active_ = true;
-}
-
-AsCaller::~AsCaller() {
-  if (!active_) return;
-  ::setfsuid(0);
-  ::setfsgid(0);
-  set_thread_groups(own_groups_);
-}
-
 namespace {
 
 void reply_entry_or_err(fuse_req_t req, int err, const fuse_entry_param& e) {
@@ -98,8 +28,10 @@ void reply_entry_or_err(fuse_req_t req, int err, const fuse_entry_param& e) {
 
 void do_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   FsContext& fs = context(req);
+  const InodeFd dir = pin_or_reply(req, parent);
+  if (!dir.ok()) return;
   fuse_entry_param e;
-  const int err = lookup_entry(fs, fs.inodes.get(parent), name, &e);
+  const int err = lookup_entry(fs, dir.get(), name, &e);
   if (err == ENOENT) {
     // A negative entry: the kernel may remember the name is free. Every
     // create goes through us and invalidates it.
@@ -127,8 +59,10 @@ void do_forget_multi(fuse_req_t req, size_t count,
 
 void do_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
   FsContext& fs = context(req);
+  const InodeFd fd = pin_or_reply(req, ino);
+  if (!fd.ok()) return;
   struct stat st;
-  if (::fstatat(fs.inodes.get(ino).fd, "", &st,
+  if (::fstatat(fd.get(), "", &st,
                 AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
     fuse_reply_err(req, errno);
     return;
@@ -149,8 +83,11 @@ void do_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int valid,
                 fuse_file_info* fi) {
   FsContext& fs = context(req);
   Inode& inode = fs.inodes.get(ino);
-  const int ofd = fi ? static_cast<int>(fi->fh) : -1;
-  const std::string path = proc_path(inode.fd);
+  const InodeFd fd = pin_or_reply(req, ino);
+  if (!fd.ok()) return;
+  // Only ftruncate sends a file handle (a regular file's).
+  const int ofd = fi ? open_file(fi).fd : -1;
+  const std::string path = proc_path(fd.get());
   uint32_t done = 0;
   int err = 0;
   if (valid & FUSE_SET_ATTR_MODE) {
@@ -162,7 +99,7 @@ void do_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int valid,
   if (err == 0 && (valid & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID))) {
     const uid_t uid = valid & FUSE_SET_ATTR_UID ? attr->st_uid : -1;
     const gid_t gid = valid & FUSE_SET_ATTR_GID ? attr->st_gid : -1;
-    if (::fchownat(inode.fd, "", uid, gid,
+    if (::fchownat(fd.get(), "", uid, gid,
                    AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
       err = errno;
     } else {
@@ -188,7 +125,7 @@ void do_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int valid,
     if (ofd >= 0) {
       r = ::futimens(ofd, tv);
     } else if (S_ISLNK(inode.type)) {
-      r = ::utimensat(inode.fd, "", tv, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+      r = ::utimensat(fd.get(), "", tv, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
     } else {
       r = ::utimensat(AT_FDCWD, path.c_str(), tv, 0);
     }
@@ -196,7 +133,7 @@ void do_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int valid,
     else done |= db::AttrPayload::kAtime | db::AttrPayload::kMtime;
   }
   struct stat st;
-  const bool have_st = ::fstatat(inode.fd, "", &st,
+  const bool have_st = ::fstatat(fd.get(), "", &st,
                                  AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) == 0;
   if (!have_st && err == 0) err = errno;
   if (truncated) {
@@ -227,8 +164,10 @@ void do_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int valid,
 }
 
 void do_readlink(fuse_req_t req, fuse_ino_t ino) {
+  const InodeFd fd = pin_or_reply(req, ino);
+  if (!fd.ok()) return;
   char buf[PATH_MAX + 1];
-  const ssize_t n = ::readlinkat(inode_of(req, ino).fd, "", buf, sizeof buf);
+  const ssize_t n = ::readlinkat(fd.get(), "", buf, sizeof buf);
   if (n < 0) {
     fuse_reply_err(req, errno);
   } else if (n == sizeof buf) {
@@ -245,15 +184,17 @@ void make_node(fuse_req_t req, fuse_ino_t parent_id, const char* name,
                mode_t mode, dev_t rdev, const char* link) {
   FsContext& fs = context(req);
   Inode& parent = fs.inodes.get(parent_id);
+  const InodeFd dir = pin_or_reply(req, parent_id);
+  if (!dir.ok()) return;
   int r;
   {
     AsCaller as(fs, req);
     if (link != nullptr) {
-      r = ::symlinkat(link, parent.fd, name);
+      r = ::symlinkat(link, dir.get(), name);
     } else if (S_ISDIR(mode)) {
-      r = ::mkdirat(parent.fd, name, mode);
+      r = ::mkdirat(dir.get(), name, mode);
     } else {
-      r = ::mknodat(parent.fd, name, mode, rdev);
+      r = ::mknodat(dir.get(), name, mode, rdev);
     }
     if (r < 0) r = errno;
   }
@@ -262,7 +203,7 @@ void make_node(fuse_req_t req, fuse_ino_t parent_id, const char* name,
     return;
   }
   fuse_entry_param e;
-  const int err = lookup_entry(fs, parent, name, &e);
+  const int err = lookup_entry(fs, dir.get(), name, &e);
   if (err == 0) {
     Change c;
     c.kind = link            ? JournalKind::kSymlink
@@ -297,15 +238,19 @@ void do_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
   FsContext& fs = context(req);
   Inode& inode = fs.inodes.get(ino);
   Inode& parent = fs.inodes.get(newparent);
+  const InodeFd fd = pin_or_reply(req, ino);
+  if (!fd.ok()) return;
+  const InodeFd dir = pin_or_reply(req, newparent);
+  if (!dir.ok()) return;
   // Through /proc: linkat(fd, "", AT_EMPTY_PATH) would need
   // CAP_DAC_READ_SEARCH, which an ordinary user's mount lacks.
-  if (::linkat(AT_FDCWD, proc_path(inode.fd).c_str(), parent.fd, newname,
+  if (::linkat(AT_FDCWD, proc_path(fd.get()).c_str(), dir.get(), newname,
                AT_SYMLINK_FOLLOW) < 0) {
     fuse_reply_err(req, errno);
     return;
   }
   fuse_entry_param e;
-  const int err = lookup_entry(fs, parent, newname, &e);
+  const int err = lookup_entry(fs, dir.get(), newname, &e);
   if (err == 0) {
     Change c;
     c.kind = JournalKind::kLink;
@@ -319,14 +264,45 @@ void do_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
   reply_entry_or_err(req, err, e);
 }
 
+// What `name` in `dir_fd` names, pinned, if the kernel knows it (else an
+// empty Victim): taken before an unlink, rmdir or rename replaces it.
+struct Victim {
+  std::shared_ptr<Inode> inode;
+  InodeFd fd;  // declared after `inode`: unpinned first
+};
+Victim victim_of(FsContext& fs, int dir_fd, const char* name) {
+  Victim v;
+  struct stat st;
+  if (::fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+    v.inode = fs.inodes.find(st.st_dev, st.st_ino);
+    if (v.inode) v.fd = pin_fd(*v.inode);
+  }
+  return v;
+}
+
+// After the victim's name went: fills `st` if it lives on under another
+// name (a hard link, whose ctime moved). If that was its last name, the
+// kernel may still use it (a file held open elsewhere, a working
+// directory) though its handle opens no more: its descriptor is kept
+// until the kernel forgets it.
+bool after_removal(FsContext& fs, Victim& v, struct stat* st) {
+  if (!v.fd.ok() ||
+      ::fstatat(v.fd.get(), "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
+    return false;
+  }
+  if (st->st_nlink > 0) return true;
+  fs.inodes.keep(std::move(v.fd));
+  return false;
+}
+
 void remove_entry(fuse_req_t req, fuse_ino_t parent_id, const char* name,
                   bool dir) {
   FsContext& fs = context(req);
   Inode& parent = fs.inodes.get(parent_id);
-  struct stat before;
-  const bool known =
-      ::fstatat(parent.fd, name, &before, AT_SYMLINK_NOFOLLOW) == 0;
-  if (::unlinkat(parent.fd, name, dir ? AT_REMOVEDIR : 0) < 0) {
+  const InodeFd dir_fd = pin_or_reply(req, parent_id);
+  if (!dir_fd.ok()) return;
+  Victim victim = victim_of(fs, dir_fd.get(), name);
+  if (::unlinkat(dir_fd.get(), name, dir ? AT_REMOVEDIR : 0) < 0) {
     fuse_reply_err(req, errno);
     return;
   }
@@ -335,12 +311,7 @@ void remove_entry(fuse_req_t req, fuse_ino_t parent_id, const char* name,
   c.parent = parent.ino;
   c.name = name;
   // A hard link's other names live on, with a new ctime.
-  if (known && !dir && before.st_nlink > 1) {
-    if (auto other = fs.inodes.find(before.st_dev, before.st_ino)) {
-      c.has_stat = ::fstatat(other->fd, "", &c.st,
-                             AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) == 0;
-    }
-  }
+  c.has_stat = after_removal(fs, victim, &c.st);
   fs.recorder->record(std::move(c), /*wait=*/true);
   fuse_reply_err(req, 0);
 }
@@ -358,10 +329,21 @@ void do_rename(fuse_req_t req, fuse_ino_t parent_id, const char* name,
   FsContext& fs = context(req);
   Inode& parent = fs.inodes.get(parent_id);
   Inode& newparent = fs.inodes.get(newparent_id);
-  if (::renameat2(parent.fd, name, newparent.fd, newname, flags) < 0) {
+  const InodeFd from = pin_or_reply(req, parent_id);
+  if (!from.ok()) return;
+  const InodeFd to = pin_or_reply(req, newparent_id);
+  if (!to.ok()) return;
+  // The file a plain rename replaces loses that name.
+  Victim replaced;
+  if (!(flags & (RENAME_EXCHANGE | RENAME_NOREPLACE))) {
+    replaced = victim_of(fs, to.get(), newname);
+  }
+  if (::renameat2(from.get(), name, to.get(), newname, flags) < 0) {
     fuse_reply_err(req, errno);
     return;
   }
+  struct stat replaced_st;
+  after_removal(fs, replaced, &replaced_st);
   Change c;
   c.kind = JournalKind::kRename;
   c.parent = parent.ino;
@@ -370,18 +352,20 @@ void do_rename(fuse_req_t req, fuse_ino_t parent_id, const char* name,
   c.name2 = newname;
   c.off = flags;
   // rename moves the ctime of what it moved (both, for an exchange).
-  c.has_stat = ::fstatat(newparent.fd, newname, &c.st,
+  c.has_stat = ::fstatat(to.get(), newname, &c.st,
                          AT_SYMLINK_NOFOLLOW) == 0;
   if (flags & RENAME_EXCHANGE) {
-    c.has_stat2 = ::fstatat(parent.fd, name, &c.st2, AT_SYMLINK_NOFOLLOW) == 0;
+    c.has_stat2 = ::fstatat(from.get(), name, &c.st2, AT_SYMLINK_NOFOLLOW) == 0;
   }
   fs.recorder->record(std::move(c), /*wait=*/true);
   fuse_reply_err(req, 0);
 }
 
 void do_statfs(fuse_req_t req, fuse_ino_t ino) {
+  const InodeFd fd = pin_or_reply(req, ino);
+  if (!fd.ok()) return;
   struct statvfs sv;
-  if (::fstatvfs(inode_of(req, ino).fd, &sv) < 0) {
+  if (::fstatvfs(fd.get(), &sv) < 0) {
     fuse_reply_err(req, errno);
   } else {
     fuse_reply_statfs(req, &sv);
@@ -389,7 +373,9 @@ void do_statfs(fuse_req_t req, fuse_ino_t ino) {
 }
 
 void do_access(fuse_req_t req, fuse_ino_t ino, int mask) {
-  const std::string path = proc_path(inode_of(req, ino).fd);
+  const InodeFd fd = pin_or_reply(req, ino);
+  if (!fd.ok()) return;
+  const std::string path = proc_path(fd.get());
   fuse_reply_err(req, ::faccessat(AT_FDCWD, path.c_str(), mask, 0) < 0
                           ? errno
                           : 0);

@@ -7,6 +7,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <new>
+#include <string>
+#include <utility>
 
 #include "fs/passthrough.h"
 
@@ -35,6 +38,17 @@ void record_truncate(FsContext& fs, Inode& inode, int fd) {
   fs.recorder->record(std::move(c), /*wait=*/true);
 }
 
+// fuse_file_info::fh for the backing descriptor `fd` (owned: closed if
+// there is no memory for the OpenFile; then 0).
+uint64_t new_open_file(FsContext& fs, int fd, InodeFd inode_fd) {
+  auto* f = new (std::nothrow) OpenFile(fd, std::move(inode_fd));
+  if (f == nullptr) {
+    ::close(fd);
+    return 0;
+  }
+  return fs.add_handle(f);
+}
+
 bool truncates(int flags) {
   return (flags & O_TRUNC) && (flags & O_ACCMODE) != O_RDONLY;
 }
@@ -42,13 +56,23 @@ bool truncates(int flags) {
 void do_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   FsContext& fs = context(req);
   Inode& inode = fs.inodes.get(ino);
-  const int fd = ::open(proc_path(inode.fd).c_str(), backing_flags(fi->flags));
+  InodeFd inode_fd = pin_or_reply(req, ino);
+  if (!inode_fd.ok()) return;
+  const std::string path = proc_path(inode_fd.get());
+  int fd = ::open(path.c_str(), backing_flags(fi->flags));
+  if (fd < 0 && fs.inodes.make_room(errno)) {
+    fd = ::open(path.c_str(), backing_flags(fi->flags));
+  }
   if (fd < 0) {
     fuse_reply_err(req, errno);
     return;
   }
   if (truncates(fi->flags)) record_truncate(fs, inode, fd);
-  fi->fh = static_cast<uint64_t>(fd);
+  fi->fh = new_open_file(fs, fd, std::move(inode_fd));
+  if (fi->fh == 0) {
+    fuse_reply_err(req, ENOMEM);
+    return;
+  }
   // Every change goes through this mount, so cached pages stay true
   // (and auto_inval_data drops them if the backing mtime moves).
   fi->keep_cache = 1;
@@ -59,17 +83,22 @@ void do_create(fuse_req_t req, fuse_ino_t parent_id, const char* name,
                mode_t mode, fuse_file_info* fi) {
   FsContext& fs = context(req);
   Inode& parent = fs.inodes.get(parent_id);
+  const InodeFd dir = pin_or_reply(req, parent_id);
+  if (!dir.ok()) return;
   const int flags = backing_flags(fi->flags);
   int fd;
   int open_err = 0;
   bool created = true;
   {
     AsCaller as(fs, req);
-    fd = ::openat(parent.fd, name, flags | O_CREAT | O_EXCL, mode);
+    fd = ::openat(dir.get(), name, flags | O_CREAT | O_EXCL, mode);
+    if (fd < 0 && fs.inodes.make_room(errno)) {  // nothing was created
+      fd = ::openat(dir.get(), name, flags | O_CREAT | O_EXCL, mode);
+    }
     if (fd < 0 && errno == EEXIST && !(fi->flags & O_EXCL)) {
       // It appeared meanwhile (behind the mount): open it as it is.
       created = false;
-      fd = ::openat(parent.fd, name, flags);
+      fd = ::openat(dir.get(), name, flags);
     }
     if (fd < 0) open_err = errno;
   }
@@ -78,7 +107,7 @@ void do_create(fuse_req_t req, fuse_ino_t parent_id, const char* name,
     return;
   }
   fuse_entry_param e;
-  const int err = lookup_entry(fs, parent, name, &e);
+  const int err = lookup_entry(fs, dir.get(), name, &e);
   if (err != 0) {
     ::close(fd);
     fuse_reply_err(req, err);
@@ -95,7 +124,14 @@ void do_create(fuse_req_t req, fuse_ino_t parent_id, const char* name,
   } else if (truncates(fi->flags)) {
     record_truncate(fs, fs.inodes.get(e.ino), fd);
   }
-  fi->fh = static_cast<uint64_t>(fd);
+  // The new inode's descriptor was cached by the lookup: a hit. Should it
+  // fail all the same, the file is open without the pin (see OpenFile).
+  fi->fh = new_open_file(fs, fd, pin_fd(fs.inodes.get(e.ino)));
+  if (fi->fh == 0) {
+    fs.inodes.forget(e.ino, 1);  // the kernel never hears of it
+    fuse_reply_err(req, ENOMEM);
+    return;
+  }
   fi->keep_cache = 1;
   fuse_reply_create(req, &e, fi);
 }
@@ -105,7 +141,7 @@ void do_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off,
   fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
   buf.buf[0].flags =
       static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
-  buf.buf[0].fd = static_cast<int>(fi->fh);
+  buf.buf[0].fd = open_file(fi).fd;
   buf.buf[0].pos = off;
   // Spliced from the backing file to /dev/fuse where the kernel allows.
   fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
@@ -116,7 +152,7 @@ void do_write_buf(fuse_req_t req, fuse_ino_t ino, fuse_bufvec* in, off_t off,
   fuse_bufvec out = FUSE_BUFVEC_INIT(fuse_buf_size(in));
   out.buf[0].flags =
       static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
-  out.buf[0].fd = static_cast<int>(fi->fh);
+  out.buf[0].fd = open_file(fi).fd;
   out.buf[0].pos = off;
   const ssize_t n = fuse_buf_copy(&out, in, static_cast<fuse_buf_copy_flags>(0));
   if (n < 0) {
@@ -135,23 +171,24 @@ void do_flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   // write errors of the backing filesystem, as a local close would. If
   // the daemon has no descriptor to spare (EMFILE), there is nothing to
   // report: close(dup()) would fail the application's close with EBADF.
-  const int dup_fd = ::dup(static_cast<int>(fi->fh));
+  const int dup_fd = ::dup(open_file(fi).fd);
   const int err = dup_fd >= 0 && ::close(dup_fd) < 0 ? errno : 0;
   context(req).recorder->sync(inode_of(req, ino), /*wait=*/true);
   fuse_reply_err(req, err);
 }
 
 void do_release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  ::close(static_cast<int>(fi->fh));
   // Writes after the last flush (mmap writeback) are queued, not waited
-  // for: nobody waits on a release.
+  // for: nobody waits on a release. Before the file goes: its pin makes
+  // the inode's descriptor at hand for the attributes.
   context(req).recorder->sync(inode_of(req, ino), /*wait=*/false);
+  context(req).drop_handle(&open_file(fi));
   fuse_reply_err(req, 0);
 }
 
 void do_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
               fuse_file_info* fi) {
-  const int fd = static_cast<int>(fi->fh);
+  const int fd = open_file(fi).fd;
   const int r = datasync ? ::fdatasync(fd) : ::fsync(fd);
   const int err = r < 0 ? errno : 0;
   context(req).recorder->sync(inode_of(req, ino), /*wait=*/true);
@@ -160,7 +197,7 @@ void do_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 
 void do_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off,
                   off_t len, fuse_file_info* fi) {
-  const int fd = static_cast<int>(fi->fh);
+  const int fd = open_file(fi).fd;
   if (::fallocate(fd, mode, off, len) < 0) {
     fuse_reply_err(req, errno);
     return;
@@ -187,8 +224,8 @@ void do_copy_file_range(fuse_req_t req, fuse_ino_t, off_t off_in,
                         off_t off_out, fuse_file_info* fi_out, size_t len,
                         int flags) {
   const off_t start = off_out;
-  const ssize_t n = ::copy_file_range(static_cast<int>(fi_in->fh), &off_in,
-                                      static_cast<int>(fi_out->fh), &off_out,
+  const ssize_t n = ::copy_file_range(open_file(fi_in).fd, &off_in,
+                                      open_file(fi_out).fd, &off_out,
                                       len, static_cast<unsigned>(flags));
   if (n < 0) {
     fuse_reply_err(req, errno);
@@ -202,7 +239,7 @@ void do_copy_file_range(fuse_req_t req, fuse_ino_t, off_t off_in,
 
 void do_lseek(fuse_req_t req, fuse_ino_t, off_t off, int whence,
               fuse_file_info* fi) {
-  const off_t r = ::lseek(static_cast<int>(fi->fh), off, whence);
+  const off_t r = ::lseek(open_file(fi).fd, off, whence);
   if (r < 0) {
     fuse_reply_err(req, errno);
   } else {

@@ -1,6 +1,7 @@
-// Extended attributes, through /proc/self/fd/N of the inode's O_PATH fd
-// (the f*xattr calls refuse O_PATH fds; the magic link reaches the inode
-// itself, a symlink included, without following it further).
+// Extended attributes, through /proc/self/fd/N of the inode's O_PATH fd,
+// pinned for the call (the f*xattr calls refuse O_PATH fds; the magic link
+// reaches the inode itself, a symlink included, without following it
+// further).
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
@@ -30,7 +31,9 @@ void reply_sized(fuse_req_t req, size_t size, ssize_t n,
 
 void do_getxattr(fuse_req_t req, fuse_ino_t ino, const char* name,
                  size_t size) {
-  const std::string path = proc_path(inode_of(req, ino).fd);
+  const InodeFd fd = pin_or_reply(req, ino);
+  if (!fd.ok()) return;
+  const std::string path = proc_path(fd.get());
   std::vector<char> buf(size);
   const ssize_t n = ::getxattr(path.c_str(), name,
                                size ? buf.data() : nullptr, size);
@@ -38,14 +41,16 @@ void do_getxattr(fuse_req_t req, fuse_ino_t ino, const char* name,
 }
 
 void do_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
-  const std::string path = proc_path(inode_of(req, ino).fd);
+  const InodeFd fd = pin_or_reply(req, ino);
+  if (!fd.ok()) return;
+  const std::string path = proc_path(fd.get());
   std::vector<char> buf(size);
   const ssize_t n =
       ::listxattr(path.c_str(), size ? buf.data() : nullptr, size);
   reply_sized(req, size, n, buf);
 }
 
-void record_xattr(fuse_req_t req, Inode& inode, JournalKind kind,
+void record_xattr(fuse_req_t req, Inode& inode, int fd, JournalKind kind,
                   const char* name, const char* value, size_t size) {
   Change c;
   c.kind = kind;
@@ -53,31 +58,35 @@ void record_xattr(fuse_req_t req, Inode& inode, JournalKind kind,
   c.text = name;
   c.data.assign(value, value + size);
   // xattr changes move the ctime the start-up scan compares.
-  c.has_stat = ::fstatat(inode.fd, "", &c.st,
+  c.has_stat = ::fstatat(fd, "", &c.st,
                          AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) == 0;
   context(req).recorder->record(std::move(c), /*wait=*/true);
 }
 
 void do_setxattr(fuse_req_t req, fuse_ino_t ino, const char* name,
                  const char* value, size_t size, int flags) {
-  Inode& inode = inode_of(req, ino);
-  const std::string path = proc_path(inode.fd);
+  const InodeFd fd = pin_or_reply(req, ino);
+  if (!fd.ok()) return;
+  const std::string path = proc_path(fd.get());
   if (::setxattr(path.c_str(), name, value, size, flags) < 0) {
     fuse_reply_err(req, errno);
     return;
   }
-  record_xattr(req, inode, JournalKind::kSetxattr, name, value, size);
+  record_xattr(req, inode_of(req, ino), fd.get(), JournalKind::kSetxattr,
+               name, value, size);
   fuse_reply_err(req, 0);
 }
 
 void do_removexattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
-  Inode& inode = inode_of(req, ino);
-  const std::string path = proc_path(inode.fd);
+  const InodeFd fd = pin_or_reply(req, ino);
+  if (!fd.ok()) return;
+  const std::string path = proc_path(fd.get());
   if (::removexattr(path.c_str(), name) < 0) {
     fuse_reply_err(req, errno);
     return;
   }
-  record_xattr(req, inode, JournalKind::kRemovexattr, name, nullptr, 0);
+  record_xattr(req, inode_of(req, ino), fd.get(), JournalKind::kRemovexattr,
+               name, nullptr, 0);
   fuse_reply_err(req, 0);
 }
 

@@ -111,8 +111,12 @@ void Recorder::sync(Inode& inode, bool wait) {
       c.extents = inode.written.take();
       inode.dirty_marked = false;
       // The attributes the extents leave behind, for the start-up scan's
-      // comparison. O_PATH fds can be fstat()ed.
-      c.has_stat = ::fstat(inode.fd, &c.st) == 0;
+      // comparison. O_PATH fds can be fstat()ed. (Pinning under
+      // Inode::mu is in the lock order, inode_table.h.)
+      {
+        const InodeFd fd = pin_fd(inode);
+        c.has_stat = fd.ok() && ::fstat(fd.get(), &c.st) == 0;
+      }
       std::lock_guard lock(mu_);
       unsynced_.erase(&inode);
       ticket = enqueue(std::move(c), wait);

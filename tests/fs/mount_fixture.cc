@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -108,6 +109,9 @@ void MountTest::mount(const std::vector<std::string>& extra) {
     const std::string log = state_ + "/test.log";
     const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd >= 0) ::dup2(fd, 2);
+    for (int cap : drop_caps_) {
+      if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) ::_exit(125);
+    }
     if (daemon_uid_ >= 0 &&
         (::setgroups(0, nullptr) != 0 || ::setresgid(daemon_gid_, daemon_gid_, daemon_gid_) != 0 ||
          ::setresuid(daemon_uid_, daemon_uid_, daemon_uid_) != 0)) {
@@ -166,6 +170,10 @@ void MountTest::kill_daemon() {
   pid_ = -1;
   ::umount2(mnt_.c_str(), MNT_DETACH);
   mounted_ = false;
+}
+
+std::string MountTest::daemon_log() const {
+  return read_file(state_ + "/test.log");
 }
 
 void MountTest::run_daemon_as(uid_t uid, gid_t gid) {

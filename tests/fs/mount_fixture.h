@@ -40,12 +40,17 @@ class MountTest : public ::testing::Test {
   // The next mount() runs the daemon as this user (an ordinary user's
   // mount, through fusermount3), after handing the directories to it.
   void run_daemon_as(uid_t uid, gid_t gid);
+  // The next mount() runs the daemon without the capability `cap` (from
+  // linux/capability.h; dropped from its bounding set before exec).
+  void drop_daemon_capability(int cap) { drop_caps_.push_back(cap); }
   // Unmounts (umount2) and waits for the daemon to exit; returns its exit
   // status (as from waitpid), or -1 if it had to be killed.
   int unmount();
   // Kills the daemon with SIGKILL and detaches the dead mount.
   void kill_daemon();
   pid_t daemon_pid() const { return pid_; }
+  // The daemon's log so far (STATE/test.log).
+  std::string daemon_log() const;
 
   // Paths: m("a/b") in the mount, n("a/b") in the native twin,
   // b("a/b") in BACKING.
@@ -71,6 +76,7 @@ class MountTest : public ::testing::Test {
   bool mounted_ = false;
   int daemon_uid_ = -1;
   int daemon_gid_ = -1;
+  std::vector<int> drop_caps_;
   std::thread watchdog_;
   std::mutex mu_;
   std::condition_variable cv_;

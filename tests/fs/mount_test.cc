@@ -67,6 +67,18 @@ TEST_F(MountTest, RefusesAStateDirectoryOfAnotherBacking) {
   ::rmdir(other.c_str());
 }
 
+TEST_F(MountTest, RefusesABadFdCacheSize) {
+  for (const char* n : {"0", "-3", "many", "12x", "1000001",
+                        "99999999999999999999"}) {
+    auto [code, err] = run_cli({"mount", backing_, mnt_, "--state", state_,
+                                "--fd-cache", n});
+    EXPECT_EQ(code, 1) << n << ": " << err;
+    EXPECT_NE(err.find("--fd-cache: '" + std::string(n) + "'"),
+              std::string::npos)
+        << err;
+  }
+}
+
 TEST_F(MountTest, EachChangeIsJournaledBeforeItReturns) {
   mount();
   uint64_t seq = last_seq();
@@ -227,10 +239,11 @@ TEST_F(MountTest, AnOrdinaryUserCanMount) {
   EXPECT_EQ(unmount(), 0);
 }
 
-// The daemon holds one descriptor per inode the kernel knows. When it
-// runs out, an open may fail (EMFILE), but a close of a file that opened
-// must not: its data is written. (flush used to report dup()'s failure
-// as EBADF.)
+// The daemon's descriptors: its cache (fs/fd_cache.h), which it empties
+// when it runs out, and two per open file (the file's, and its inode's,
+// pinned). Files held open exhaust them: an open may then fail (EMFILE),
+// but a close of a file that opened must not, and its data is written.
+// (flush used to report dup()'s failure as EBADF.)
 TEST_F(MountTest, RunningOutOfDescriptorsNeverFailsClose) {
 #if defined(__SANITIZE_ADDRESS__)
   // Under the sanitizers the daemon's own checks need descriptors: UBSan's
@@ -243,7 +256,8 @@ TEST_F(MountTest, RunningOutOfDescriptorsNeverFailsClose) {
   const struct rlimit low = {48, 48};
   ASSERT_EQ(::prlimit(daemon_pid(), RLIMIT_NOFILE, &low, nullptr), 0)
       << std::strerror(errno);
-  int opened = 0, refused = 0;
+  std::vector<std::pair<int, std::string>> held;
+  int refused = 0;
   for (int i = 0; i < 100; ++i) {
     const std::string p = m("f" + std::to_string(i));
     const int fd = ::open(p.c_str(), O_CREAT | O_WRONLY, 0644);
@@ -252,11 +266,18 @@ TEST_F(MountTest, RunningOutOfDescriptorsNeverFailsClose) {
       ++refused;
       continue;
     }
-    ++opened;
     EXPECT_EQ(::write(fd, "data", 4), 4) << p;
+    held.emplace_back(fd, p);
+  }
+  for (const auto& [fd, p] : held) {
     EXPECT_EQ(::close(fd), 0) << p << ": " << std::strerror(errno);
   }
-  EXPECT_GT(opened, 0);
+  for (const auto& [fd, p] : held) {
+    struct stat st;
+    ASSERT_EQ(::stat(b(p.substr(mnt_.size() + 1)).c_str(), &st), 0) << p;
+    EXPECT_EQ(st.st_size, 4) << p;
+  }
+  EXPECT_GT(held.size(), 0u);
   EXPECT_GT(refused, 0) << "the limit was never reached";
   EXPECT_EQ(unmount(), 0);
 }
