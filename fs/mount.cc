@@ -162,6 +162,11 @@ Status run_mount(MountOptions opt) {
   MIRRORFS_RETURN_IF_ERROR(check_mount_paths(opt));
   const rlim_t fd_limit = raise_fd_limit();
   const std::string db_path = opt.state_dir + "/state.db";
+  {
+    // Before anything is set up or logged: a refusal is one line.
+    MIRRORFS_ASSIGN_OR_RETURN(db, db::open_state_db(db_path));
+    MIRRORFS_RETURN_IF_ERROR(claim_state(*db, opt));
+  }
 
   const int root_fd = ::open(opt.backing.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (root_fd < 0) return Status::from_errno(errno, "open " + opt.backing);
@@ -181,7 +186,6 @@ Status run_mount(MountOptions opt) {
   {
     // The scan's connection is closed before any fork (daemonize).
     MIRRORFS_ASSIGN_OR_RETURN(db, db::open_state_db(db_path));
-    MIRRORFS_RETURN_IF_ERROR(claim_state(*db, opt));
     const int dir_fd = ::open(opt.backing.c_str(),
                               O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dir_fd < 0) return Status::from_errno(errno, "open " + opt.backing);
