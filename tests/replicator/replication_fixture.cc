@@ -8,7 +8,6 @@
 
 #include <chrono>
 #include <fstream>
-#include <regex>
 #include <sstream>
 #include <thread>
 
@@ -95,13 +94,13 @@ void ReplicationTest::start_serve(const std::vector<std::string>& allow) {
   }
   serve_pid_ = pid;
   // "serving ROOT on 127.0.0.1:PORT" in the log once it listens.
-  const std::regex listening("on 127\\.0\\.0\\.1:([0-9]+)");
+  const std::string listening = "on 127.0.0.1:";
   for (int i = 0; i < 400; ++i) {
-    std::smatch mt;
     const std::string all = read_all(log);
     const std::string text = all.size() > log_from ? all.substr(log_from) : "";
-    if (std::regex_search(text, mt, listening)) {
-      port_ = static_cast<uint16_t>(std::stoi(mt[1]));
+    const size_t at = text.find(listening);
+    if (at != std::string::npos && text.find('\n', at) != std::string::npos) {
+      port_ = static_cast<uint16_t>(std::atoi(text.c_str() + at + listening.size()));
       return;
     }
     int status;
