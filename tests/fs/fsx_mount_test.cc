@@ -199,8 +199,9 @@ void FsxMountTest::check_read(File& f, uint64_t off, uint64_t len) {
 
 void FsxMountTest::check_backing(const File& f) {
   const std::string got = read_all(b(f.name));
+  // memcmp of an empty model would pass a null pointer (UB).
   if (got.size() == f.model.size() &&
-      std::memcmp(got.data(), f.model.data(), got.size()) == 0) {
+      (got.empty() || std::memcmp(got.data(), f.model.data(), got.size()) == 0)) {
     return;
   }
   size_t i = 0;
