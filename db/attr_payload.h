@@ -5,6 +5,8 @@
 // a damaged file).
 #pragma once
 
+#include <time.h>
+
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -12,6 +14,12 @@
 #include "core/status.h"
 
 namespace mirrorfs::db {
+
+// A stat time as payloads, catalogs and the wire carry it: nanoseconds
+// since the epoch, signed.
+inline int64_t ns_of(const struct timespec& t) {
+  return static_cast<int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
+}
 
 struct AttrPayload {
   // Bits of `valid`; never renumber.

@@ -21,12 +21,8 @@ db::FileKind kind_of_mode(mode_t mode) {
   }
 }
 
-int64_t mtime_ns(const struct stat& st) {
-  return int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec;
-}
-int64_t ctime_ns(const struct stat& st) {
-  return int64_t{st.st_ctim.tv_sec} * 1000000000 + st.st_ctim.tv_nsec;
-}
+int64_t mtime_ns(const struct stat& st) { return db::ns_of(st.st_mtim); }
+int64_t ctime_ns(const struct stat& st) { return db::ns_of(st.st_ctim); }
 
 db::FileAttrs attrs_from_stat(const struct stat& st) {
   db::FileAttrs a;
@@ -62,7 +58,7 @@ db::AttrPayload payload_from_stat(const struct stat& st) {
   p.uid = st.st_uid;
   p.gid = st.st_gid;
   p.mtime_ns = mtime_ns(st);
-  p.atime_ns = int64_t{st.st_atim.tv_sec} * 1000000000 + st.st_atim.tv_nsec;
+  p.atime_ns = db::ns_of(st.st_atim);
   if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
     p.valid |= db::AttrPayload::kRdev;
     p.rdev = st.st_rdev;

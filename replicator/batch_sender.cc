@@ -11,7 +11,6 @@
 #include <optional>
 
 #include "core/signature.h"
-#include "db/attr_payload.h"
 #include "replicator/content_sender.h"
 #include "replicator/wire/codec.h"
 
@@ -21,10 +20,6 @@ namespace {
 // A mirror may take long to apply a big file; the connection's own end
 // (keepalive, a reset) ends a wait sooner.
 constexpr std::chrono::milliseconds kAnswerTimeout = std::chrono::minutes(30);
-
-int64_t ns_of(const struct timespec& t) {
-  return static_cast<int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
-}
 
 std::string describe(const wire::Error& e) { return e.message; }
 
@@ -230,14 +225,7 @@ class BatchSender {
       op.type = wire::Type::kSetattr;
       op.seq = plan_.last_seq;
       op.path = fix.path.empty() ? "." : fix.path;  // "." is the root
-      op.attrs.valid = db::AttrPayload::kUid | db::AttrPayload::kGid |
-                       db::AttrPayload::kMtime | db::AttrPayload::kAtime;
-      if (!S_ISLNK(st.st_mode)) op.attrs.valid |= db::AttrPayload::kMode;
-      op.attrs.mode = st.st_mode;
-      op.attrs.uid = st.st_uid;
-      op.attrs.gid = st.st_gid;
-      op.attrs.atime_ns = ns_of(st.st_atim);
-      op.attrs.mtime_ns = ns_of(st.st_mtim);
+      op.attrs = attrs_of_stat(st);
       attr_ops_.push_back(std::move(op));
       if (!S_ISLNK(st.st_mode)) add_xattrs(fix.path);
     }

@@ -19,14 +19,10 @@ namespace {
 
 constexpr size_t kReadChunk = 1u << 20;
 
-int64_t ns_of(const struct timespec& t) {
-  return static_cast<int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
-}
-
 bool same_version(const struct stat& a, const struct stat& b) {
   return a.st_ino == b.st_ino && a.st_size == b.st_size &&
-         ns_of(a.st_mtim) == ns_of(b.st_mtim) &&
-         ns_of(a.st_ctim) == ns_of(b.st_ctim);
+         db::ns_of(a.st_mtim) == db::ns_of(b.st_mtim) &&
+         db::ns_of(a.st_ctim) == db::ns_of(b.st_ctim);
 }
 
 // Runs `job` over in[0..len) (eof: nothing follows), handing each full
@@ -71,20 +67,20 @@ class Pump {
   std::function<Status(std::span<const uint8_t>)> flush_;
 };
 
-wire::Attrs attrs_from(const struct stat& st, bool set_owner) {
+}  // namespace
+
+wire::Attrs attrs_of_stat(const struct stat& st) {
   wire::Attrs a;
-  a.valid = db::AttrPayload::kMode | db::AttrPayload::kMtime |
-            db::AttrPayload::kAtime;
-  if (set_owner) a.valid |= db::AttrPayload::kUid | db::AttrPayload::kGid;
+  a.valid = db::AttrPayload::kUid | db::AttrPayload::kGid |
+            db::AttrPayload::kMtime | db::AttrPayload::kAtime;
+  if (!S_ISLNK(st.st_mode)) a.valid |= db::AttrPayload::kMode;
   a.mode = st.st_mode;
   a.uid = st.st_uid;
   a.gid = st.st_gid;
-  a.atime_ns = ns_of(st.st_atim);
-  a.mtime_ns = ns_of(st.st_mtim);
+  a.atime_ns = db::ns_of(st.st_atim);
+  a.mtime_ns = db::ns_of(st.st_mtim);
   return a;
 }
-
-}  // namespace
 
 core::SignatureParams mirror_signature_params(uint64_t size) {
   core::SignatureRequest req;  // BLAKE2 + RabinKarp, rdiff's choices
@@ -200,7 +196,7 @@ Result<ContentResult> send_content(Channel& ch, const SendContentArgs& args,
 
   wire::FileEnd end;
   end.new_hash = result.hash;
-  end.attrs = attrs_from(after, args.set_owner);
+  end.attrs = attrs_of_stat(after);
   end.links = args.links;
   wire::Message e{args.request_id, std::move(end)};
   MIRRORFS_RETURN_IF_ERROR(ch.send(e));

@@ -9,6 +9,8 @@
 // versions never reaches a mirror.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -48,11 +50,15 @@ struct SendContentArgs {
   std::vector<std::string> links;
   int backing_dir_fd = -1;     // BACKING, open
   std::string backing_path;    // relative to BACKING
-  bool set_owner = true;       // send uid/gid in FileEnd's attrs
 };
 
 Result<ContentResult> send_content(Channel& ch, const SendContentArgs& args,
                                    const ContentBasis& basis);
+
+// What a mirror is told to set from a BACKING entry's lstat: mode (not
+// for symlinks, which have none to set), owner (applied only by a mirror
+// running as root), atime and mtime to the nanosecond.
+wire::Attrs attrs_of_stat(const struct stat& st);
 
 // The signature parameters mirrorfs uses for a file of `size` bytes: what
 // rdiff chooses by default (BLAKE2, RabinKarp), so the mirror's own

@@ -37,6 +37,17 @@ size_t depth_of(const std::string& path) {
   return path.empty() ? 0 : std::count(path.begin(), path.end(), '/') + 1;
 }
 
+// Non-directories first, then directories deepest first: fixing an
+// entry's attributes never moves its parent's mtime, but a later change
+// inside a directory would.
+void order_attrs(std::vector<AttrFix>& attrs) {
+  std::stable_sort(attrs.begin(), attrs.end(),
+                   [](const AttrFix& x, const AttrFix& y) {
+                     if (x.is_dir != y.is_dir) return !x.is_dir;
+                     return x.is_dir && depth_of(x.path) > depth_of(y.path);
+                   });
+}
+
 class Planner {
  public:
   explicit Planner(db::Catalog& catalog) : catalog_(catalog) {}
@@ -174,11 +185,7 @@ class Planner {
       if (!a.is_ok()) return a.status();
       plan_.attrs.push_back(AttrFix{id, *path, a->kind == db::FileKind::kDir});
     }
-    std::stable_sort(plan_.attrs.begin(), plan_.attrs.end(),
-                     [](const AttrFix& x, const AttrFix& y) {
-                       if (x.is_dir != y.is_dir) return !x.is_dir;
-                       return x.is_dir && depth_of(x.path) > depth_of(y.path);
-                     });
+    order_attrs(plan_.attrs);
     return std::move(plan_);
   }
 
@@ -340,11 +347,7 @@ Result<Plan> plan_full(db::Catalog& catalog, uint64_t seq) {
       plan.ops.push_back(std::move(op));
     }
   }
-  std::stable_sort(plan.attrs.begin(), plan.attrs.end(),
-                   [](const AttrFix& x, const AttrFix& y) {
-                     if (x.is_dir != y.is_dir) return !x.is_dir;
-                     return x.is_dir && depth_of(x.path) > depth_of(y.path);
-                   });
+  order_attrs(plan.attrs);
   return plan;
 }
 

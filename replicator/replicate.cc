@@ -190,7 +190,9 @@ class MirrorWorker {
   Result<Plan> read_plan(uint64_t acked) {
     MIRRORFS_ASSIGN_OR_RETURN(
         txn, db::Transaction::begin(*store_.db, db::Transaction::Kind::kRead));
-    MIRRORFS_ASSIGN_OR_RETURN(records, store_.journal->read_after(acked, opt_.batch_records));
+    // The whole rest of the journal: the catalog describes its end, so a
+    // batch that stopped earlier would plan with paths from the future.
+    MIRRORFS_ASSIGN_OR_RETURN(records, store_.journal->read_after(acked, SIZE_MAX / 2));
     MIRRORFS_ASSIGN_OR_RETURN(last, store_.journal->last_seq());
     if (records.empty() && acked >= last) return Plan{};
     if (records.empty() || records.front().seq != acked + 1) {
@@ -199,13 +201,6 @@ class MirrorWorker {
       log_info("mirror " + target_.name + ": the journal no longer holds seq " +
                std::to_string(acked + 1) + "; sending the whole tree");
       return plan_full(*store_.catalog, last);
-    }
-    if (records.size() == opt_.batch_records) {
-      // The catalog describes the end of the journal, not of this batch:
-      // plan up to the end instead, so paths agree.
-      MIRRORFS_ASSIGN_OR_RETURN(rest, store_.journal->read_after(records.back().seq, SIZE_MAX / 2));
-      records.insert(records.end(), std::make_move_iterator(rest.begin()),
-                     std::make_move_iterator(rest.end()));
     }
     return plan_batch(records, *store_.catalog);
   }

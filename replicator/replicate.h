@@ -39,7 +39,6 @@ struct ReplicateOptions {
   // backoff between them); the daemon retries forever.
   int once_attempts = 4;
   std::chrono::milliseconds max_backoff{30000};
-  size_t batch_records = 200000;  // journal records read per batch
 };
 
 // Runs until `stop` is set (or, with once, until done). With once, OK only

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "db/attr_payload.h"
 #include "replicator/mirror/applier_impl.h"
 #include "replicator/mirror/node_ops.h"
 
@@ -57,14 +58,8 @@ Status check_state_dir(const std::string& root, const std::string& state_dir) {
 
 }  // namespace
 
-int64_t mtime_ns(const struct stat& st) {
-  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 +
-         st.st_mtim.tv_nsec;
-}
-int64_t ctime_ns(const struct stat& st) {
-  return static_cast<int64_t>(st.st_ctim.tv_sec) * 1000000000 +
-         st.st_ctim.tv_nsec;
-}
+int64_t mtime_ns(const struct stat& st) { return db::ns_of(st.st_mtim); }
+int64_t ctime_ns(const struct stat& st) { return db::ns_of(st.st_ctim); }
 
 Status check_client(std::string_view client) {
   if (client.empty() || client.size() > wire::kMaxText) {

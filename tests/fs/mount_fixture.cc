@@ -208,4 +208,17 @@ uint64_t MountTest::last_seq() {
   return seq.is_ok() ? *seq : 0;
 }
 
+std::pair<int, std::string> run_mirrorfs(const std::vector<std::string>& args,
+                                         bool stdout_only) {
+  std::string cmd = MIRRORFS_BIN;
+  for (const auto& a : args) cmd += " '" + a + "'";
+  cmd += stdout_only ? " 2>/dev/null" : " 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[512];
+  while (p && std::fgets(buf, sizeof buf, p)) out += buf;
+  const int status = p ? ::pclose(p) : -1;
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
 }  // namespace mirrorfs::fs::testing

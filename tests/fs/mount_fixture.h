@@ -84,6 +84,11 @@ class MountTest : public ::testing::Test {
   std::atomic<bool> fired_{false};
 };
 
+// Runs the mirrorfs executable under test; returns (exit status, its
+// standard output and error, or the output alone).
+std::pair<int, std::string> run_mirrorfs(const std::vector<std::string>& args,
+                                         bool stdout_only = false);
+
 // "errno N (name)" or "ok": for comparing outcomes in messages.
 std::string outcome(int ret, int err);
 

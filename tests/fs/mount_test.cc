@@ -22,18 +22,6 @@ namespace mirrorfs::fs::testing {
 namespace {
 
 
-// Runs the mirrorfs executable and returns (exit status, stderr).
-std::pair<int, std::string> run_cli(const std::vector<std::string>& args) {
-  std::string cmd = MIRRORFS_BIN;
-  for (const auto& a : args) cmd += " '" + a + "'";
-  cmd += " 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[256];
-  while (p && std::fgets(buf, sizeof buf, p)) out += buf;
-  const int status = p ? ::pclose(p) : -1;
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
 
 TEST_F(MountTest, RefusesImpossiblePathsWithOneLine) {
   struct Case {
@@ -47,7 +35,7 @@ TEST_F(MountTest, RefusesImpossiblePathsWithOneLine) {
   };
   ::mkdir((backing_ + "/inner").c_str(), 0755);
   for (const Case& c : cases) {
-    auto [code, err] = run_cli({"mount", c.backing, c.mnt, "--state", c.state});
+    auto [code, err] = run_mirrorfs({"mount", c.backing, c.mnt, "--state", c.state});
     EXPECT_EQ(code, 1) << err;
     EXPECT_NE(err.find(c.says), std::string::npos) << err;
     EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
@@ -60,7 +48,7 @@ TEST_F(MountTest, RefusesAStateDirectoryOfAnotherBacking) {
   unmount();
   const std::string other = root_ + "/other";
   ASSERT_EQ(::mkdir(other.c_str(), 0755), 0);
-  auto [code, err] = run_cli({"mount", other, mnt_, "--state", state_});
+  auto [code, err] = run_mirrorfs({"mount", other, mnt_, "--state", state_});
   EXPECT_EQ(code, 1) << err;
   EXPECT_NE(err.find("belongs to BACKING " + backing_), std::string::npos) << err;
   EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
@@ -70,7 +58,7 @@ TEST_F(MountTest, RefusesAStateDirectoryOfAnotherBacking) {
 TEST_F(MountTest, RefusesABadFdCacheSize) {
   for (const char* n : {"0", "-3", "many", "12x", "1000001",
                         "99999999999999999999"}) {
-    auto [code, err] = run_cli({"mount", backing_, mnt_, "--state", state_,
+    auto [code, err] = run_mirrorfs({"mount", backing_, mnt_, "--state", state_,
                                 "--fd-cache", n});
     EXPECT_EQ(code, 1) << n << ": " << err;
     EXPECT_NE(err.find("--fd-cache: '" + std::string(n) + "'"),

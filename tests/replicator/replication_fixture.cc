@@ -28,18 +28,6 @@ std::string read_all(const std::string& path) {
 
 }  // namespace
 
-std::pair<int, std::string> run_mirrorfs(const std::vector<std::string>& args,
-                                         bool stdout_only) {
-  std::string cmd = MIRRORFS_BIN;
-  for (const auto& a : args) cmd += " '" + a + "'";
-  cmd += stdout_only ? " 2>/dev/null" : " 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[512];
-  while (p && std::fgets(buf, sizeof buf, p)) out += buf;
-  const int status = p ? ::pclose(p) : -1;
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
 
 uint64_t json_number(const std::string& json, const std::string& key) {
   const std::string k = "\"" + key + "\":";

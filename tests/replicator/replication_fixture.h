@@ -15,10 +15,7 @@
 
 namespace mirrorfs::replicator::testing {
 
-// Runs the mirrorfs executable; returns (exit status, stdout + stderr, or
-// stdout alone).
-std::pair<int, std::string> run_mirrorfs(const std::vector<std::string>& args,
-                                         bool stdout_only = false);
+using fs::testing::run_mirrorfs;
 
 class ReplicationTest : public fs::testing::MountTest {
  protected:
