@@ -90,6 +90,8 @@ Result<Body> read_body(Type type, FieldReader& r) {
       b.basis_path = r.str(kMaxPath);
       b.basis_hash = r.hash();
       b.new_size = r.u64();
+      b.flags = r.u32();
+      b.literal_bytes = r.u64();
       return Body(std::move(b));
     }
     case Type::kFileEnd:
@@ -190,6 +192,8 @@ void encode_fields(Type type, const Body& body, FieldWriter& w) {
             w.str(b.basis_path);
             w.hash(b.basis_hash);
             w.u64(b.new_size);
+            w.u32(b.flags);
+            w.u64(b.literal_bytes);
           },
           [&](const FileEnd& e) {
             w.hash(e.new_hash);

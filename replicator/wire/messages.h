@@ -39,6 +39,9 @@ inline constexpr size_t kMaxText = 4096;   // names, error messages
 // Frame flags.
 inline constexpr uint8_t kFlagZstd = 1;  // body of FileData/SigData is zstd
 
+// FileBegin flags.
+inline constexpr uint32_t kFileInPlace = 1;
+
 enum class Type : uint8_t {
   kHello = 1,
   kHelloOk = 2,
@@ -149,6 +152,13 @@ struct FileBegin {
   std::string basis_path;
   Hash basis_hash{};
   uint64_t new_size = 0;
+  // kFileInPlace: the delta is a dirty-range delta — every COPY copies
+  // basis bytes to the same offset of the new content — so a mirror may
+  // apply it in place (through its undo log) instead of rebuilding the
+  // file. Requires has_basis and basis_path == path. `literal_bytes` is
+  // the number of LITERAL bytes the delta holds (a hint for choosing).
+  uint32_t flags = 0;
+  uint64_t literal_bytes = 0;
   bool operator==(const FileBegin&) const = default;
 };
 

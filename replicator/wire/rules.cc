@@ -95,6 +95,10 @@ std::string check_body(const Body& body) {
     std::string operator()(const FileBegin& b) const {
       std::string e = field_error("path", bad_name(b.path, kMaxPath));
       if (!e.empty()) return e;
+      if ((b.flags & ~kFileInPlace) != 0) return "unknown FileBegin flags";
+      if ((b.flags & kFileInPlace) && (!b.has_basis || b.basis_path != b.path))
+        return "an in-place update needs the file itself as its basis";
+      if (b.literal_bytes > b.new_size) return "more literal bytes than the new size";
       if (b.has_basis)
         return field_error("basis_path", bad_name(b.basis_path, kMaxPath));
       if (!b.basis_path.empty() || !is_zero(b.basis_hash))

@@ -196,7 +196,7 @@ TEST(CodecTest, TrailingBytesAreCorrupt) {
 
 TEST(CodecTest, BoolsAreZeroOrOne) {
   auto begin = [](uint8_t b) {
-    return Bytes().u64(1).str("p").u8(b).str("").hash({}).u64(0).bytes();
+    return Bytes().u64(1).str("p").u8(b).str("").hash({}).u64(0).u32(0).u64(0).bytes();
   };
   EXPECT_TRUE(decode_frame(frame(30, 1, begin(0))).is_ok());
   auto sig_end = [](uint8_t b) {

@@ -239,6 +239,25 @@ TEST(RulesTest, EntryOpFieldRules) {
   }
 }
 
+TEST(RulesTest, InPlaceUpdatesNameTheFileAsTheirBasis) {
+  FileBegin ok{1, "x", true, "x", hash_of(1), 100, kFileInPlace, 10};
+  EXPECT_EQ(encode_code(msg(ok)), Code::kOk);
+  FileBegin b = ok;
+  b.basis_path = "y";  // another file's bytes cannot be updated in place
+  EXPECT_EQ(encode_code(msg(b)), Code::kInvalidArgument);
+  b = ok;
+  b.has_basis = false;
+  b.basis_path.clear();
+  b.basis_hash = {};
+  EXPECT_EQ(encode_code(msg(b)), Code::kInvalidArgument);
+  b = ok;
+  b.flags = 2;  // unknown
+  EXPECT_EQ(encode_code(msg(b)), Code::kInvalidArgument);
+  b = ok;
+  b.literal_bytes = 101;
+  EXPECT_EQ(encode_code(msg(b)), Code::kInvalidArgument);
+}
+
 TEST(RulesTest, AbsentMeansZero) {
   EXPECT_EQ(encode_code(msg(FileBegin{1, "x", false, "y", {}, 0})),
             Code::kInvalidArgument);
@@ -249,7 +268,7 @@ TEST(RulesTest, AbsentMeansZero) {
   EXPECT_EQ(
       decode_frame(
           frame(30, 1,
-                Bytes().u64(1).str("x").u8(0).str("y").hash({}).u64(0).bytes()))
+                Bytes().u64(1).str("x").u8(0).str("y").hash({}).u64(0).u32(0).u64(0).bytes()))
           .status()
           .code(),
       Code::kCorrupt);

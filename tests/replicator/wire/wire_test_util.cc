@@ -66,7 +66,9 @@ std::vector<Message> sample_messages() {
   e.path2 = "user.comment";
   bodies.push_back(e);
   bodies.push_back(
-      FileBegin{2000, "big.bin", true, "big.bin~", hash_of(1), 1u << 30});
+      FileBegin{2000, "big.bin", true, "big.bin~", hash_of(1), 1u << 30, 0, 0});
+  bodies.push_back(FileBegin{2001, "vm.img", true, "vm.img", hash_of(3), 4ull << 30,
+                             kFileInPlace, 409600});
   std::vector<uint8_t> text;
   for (int i = 0; i < 2000; ++i) text.push_back("delta "[i % 6]);
   bodies.push_back(FileData{text});  // compressible: sent zstd
