@@ -85,6 +85,12 @@ ALTER TABLE mirrors ADD COLUMN bytes_sent INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE mirrors ADD COLUMN bytes_saved INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE mirrors ADD COLUMN last_ok_ns INTEGER NOT NULL DEFAULT 0;
 )sql",
+    // 5: a signed version's size and content-hash leaf digests beside its
+    // signature, so the next version can be built from its dirty ranges.
+    R"sql(
+ALTER TABLE signatures ADD COLUMN size INTEGER;
+ALTER TABLE signatures ADD COLUMN leaves BLOB;
+)sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 

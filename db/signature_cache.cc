@@ -18,9 +18,11 @@ Result<std::unique_ptr<SignatureCache>> SignatureCache::open(Database& db) {
   std::unique_ptr<SignatureCache> c(new SignatureCache(db));
   const std::pair<Statement*, const char*> sql[] = {
       {&c->put_,
-       "INSERT INTO signatures(hash, sig) VALUES (?1, ?2) "
-       "ON CONFLICT(hash) DO NOTHING"},
+       "INSERT INTO signatures(hash, sig, size, leaves) VALUES (?1, ?2, ?3, ?4) "
+       "ON CONFLICT(hash) DO UPDATE SET size = coalesce(size, excluded.size), "
+       "leaves = coalesce(leaves, excluded.leaves)"},
       {&c->find_, "SELECT id FROM signatures WHERE hash = ?1"},
+      {&c->shape_, "SELECT size, leaves FROM signatures WHERE hash = ?1"},
       // NOT IN over uncorrelated subqueries: each is built once into a
       // temporary index, so gc is O((S + I + M) log n), not O(S * I) (no
       // index on inodes.hash). NULL hashes are left out: one NULL in a
@@ -40,11 +42,31 @@ Result<std::unique_ptr<SignatureCache>> SignatureCache::open(Database& db) {
 }
 
 Status SignatureCache::put(std::span<const uint8_t> hash,
-                           std::span<const uint8_t> sig) {
+                           std::span<const uint8_t> sig, const Shape* shape) {
   MIRRORFS_RETURN_IF_ERROR(check_hash(hash));
   Use st(put_);
   st->bind_blob(1, hash).bind_blob(2, sig);
+  if (shape != nullptr) {
+    st->bind(3, static_cast<int64_t>(shape->size)).bind_blob(4, shape->leaves);
+  } else {
+    st->bind_null(3).bind_null(4);
+  }
   return st->run();
+}
+
+Result<std::optional<SignatureCache::Shape>> SignatureCache::shape(
+    std::span<const uint8_t> hash) {
+  MIRRORFS_RETURN_IF_ERROR(check_hash(hash));
+  Use st(shape_);
+  st->bind_blob(1, hash);
+  MIRRORFS_ASSIGN_OR_RETURN(row, st->step());
+  if (!row) return Status(Code::kNotFound, "no cached signature");
+  if (st->column_is_null(0) || st->column_is_null(1)) return std::optional<Shape>();
+  Shape out;
+  out.size = static_cast<uint64_t>(st->column_int(0));
+  const std::span<const uint8_t> leaves = st->column_blob(1);
+  out.leaves.assign(leaves.begin(), leaves.end());
+  return std::optional<Shape>(std::move(out));
 }
 
 Result<bool> SignatureCache::contains(std::span<const uint8_t> hash) {

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -28,11 +29,23 @@ class SignatureCache {
   SignatureCache(const SignatureCache&) = delete;
   SignatureCache& operator=(const SignatureCache&) = delete;
 
-  // Stores `sig` under `hash`. If `hash` is already stored this is a
-  // no-op, whatever `sig` holds: the first signature stored for a content
-  // wins (mirrorfs signs with fixed parameters, so they agree).
+  // What a stored version is made of besides its signature: its size and
+  // its content-hash leaf digests (core/content_hash.h), concatenated.
+  struct Shape {
+    uint64_t size = 0;
+    std::vector<uint8_t> leaves;  // 32 bytes a leaf
+  };
+
+  // Stores `sig` (and `shape`, when given) under `hash`. If `hash` is
+  // already stored its signature stays, whatever `sig` holds: the first
+  // signature stored for a content wins (any signature of the content is
+  // a valid basis); a shape missing from the row is filled in.
   // REQUIRES: hash is non-empty (kInvalidArgument otherwise).
-  Status put(std::span<const uint8_t> hash, std::span<const uint8_t> sig);
+  Status put(std::span<const uint8_t> hash, std::span<const uint8_t> sig,
+             const Shape* shape = nullptr);
+  // The shape stored under `hash`; nullopt when the row has none,
+  // kNotFound when there is no row.
+  Result<std::optional<Shape>> shape(std::span<const uint8_t> hash);
 
   // The signature stored under `hash`, or kNotFound. Read with incremental
   // blob I/O straight into the returned vector (one copy, no statement
@@ -51,7 +64,7 @@ class SignatureCache {
   explicit SignatureCache(Database& db) : db_(db) {}
 
   Database& db_;
-  Statement put_, find_, gc_, count_;
+  Statement put_, find_, shape_, gc_, count_;
 };
 
 }  // namespace mirrorfs::db

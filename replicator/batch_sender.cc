@@ -12,6 +12,7 @@
 
 #include "core/signature.h"
 #include "replicator/content_sender.h"
+#include "replicator/dirty_range.h"
 #include "replicator/wire/codec.h"
 
 namespace mirrorfs::replicator {
@@ -26,7 +27,9 @@ std::string describe(const wire::Error& e) { return e.message; }
 struct ContentSlot {
   const ContentJob* job = nullptr;
   uint64_t sig_request = 0;  // SigRequest id, 0 = none
-  std::optional<ContentBasis> cached;
+  // The version the mirror holds, as the signature cache knows it.
+  std::optional<KnownVersion> known;
+  bool try_dirty_range = false;  // the journal says what changed since
   std::unique_ptr<core::Signature> basis_sig;
   uint64_t id = 0;  // content request id, 0 = not sent
   ContentResult result;
@@ -55,7 +58,8 @@ class BatchSender {
       // The mirror holds something else than we believed: delta against
       // what it has (its own signature), once.
       for (ContentSlot* slot : retry) {
-        slot->cached.reset();
+        slot->known.reset();
+        slot->try_dirty_range = false;
         MIRRORFS_ASSIGN_OR_RETURN(
             id, ctx_.session->request(wire::SigRequest{slot->job->path}));
         slot->sig_request = id;
@@ -83,9 +87,9 @@ class BatchSender {
     if (out_.first_error.empty()) out_.first_error = why;
   }
 
-  // The cached signature of the version the mirror holds, if we know it;
-  // else ask the mirror (pipelined: the request goes now, the answer is
-  // read when the file's turn comes); new files need no basis.
+  // The cached signature (and shape) of the version the mirror holds, if
+  // we know it; else ask the mirror (pipelined: the request goes now, the
+  // answer is read when the file's turn comes); new files need no basis.
   Status choose_basis(ContentSlot& slot) {
     const ContentJob& job = *slot.job;
     if (job.created) return Status::ok();
@@ -93,21 +97,39 @@ class BatchSender {
     if (version && version->size() == wire::Hash().size()) {
       Result<std::vector<uint8_t>> sig = ctx_.signatures->get(*version);
       if (sig.is_ok()) {
-        Result<std::unique_ptr<core::Signature>> loaded = load(*sig);
-        if (loaded.is_ok()) {
-          slot.basis_sig = std::move(*loaded);
-          ContentBasis b;
-          b.has_basis = true;
-          b.path = job.path;
-          std::copy(version->begin(), version->end(), b.hash.begin());
-          slot.cached = b;
-          return Status::ok();
+        KnownVersion known;
+        std::copy(version->begin(), version->end(), known.hash.begin());
+        known.signature = std::move(*sig);
+        Result<std::optional<db::SignatureCache::Shape>> shape = ctx_.signatures->shape(*version);
+        if (shape.is_ok() && *shape && (*shape)->leaves.size() % core::kContentHashLen == 0) {
+          known.size = (*shape)->size;
+          const std::vector<uint8_t>& l = (*shape)->leaves;
+          known.leaves.resize(l.size() / core::kContentHashLen);
+          for (size_t i = 0; i < known.leaves.size(); ++i) {
+            std::memcpy(known.leaves[i].data(), l.data() + i * core::kContentHashLen,
+                        core::kContentHashLen);
+          }
+          slot.try_dirty_range = !job.whole;
         }
+        slot.known = std::move(known);
+        if (slot.try_dirty_range || load_basis(slot)) return Status::ok();
+        slot.known.reset();
+        slot.try_dirty_range = false;
       }
     }
     MIRRORFS_ASSIGN_OR_RETURN(id, ctx_.session->request(wire::SigRequest{job.path}));
     slot.sig_request = id;
     return Status::ok();
+  }
+
+  // Loads the cached signature of slot.known for a rolling delta; false
+  // if it does not parse (the cache is then not used).
+  static bool load_basis(ContentSlot& slot) {
+    if (slot.basis_sig) return true;
+    Result<std::unique_ptr<core::Signature>> loaded = load(slot.known->signature);
+    if (!loaded.is_ok()) return false;
+    slot.basis_sig = std::move(*loaded);
+    return true;
   }
 
   static Result<std::unique_ptr<core::Signature>> load(std::span<const uint8_t> bytes) {
@@ -127,9 +149,33 @@ class BatchSender {
 
   Status send(ContentSlot& slot) {
     const ContentJob& job = *slot.job;
+    SendContentArgs args;
+    args.seq = job.last_seq;
+    args.mirror_path = job.path;
+    args.links = job.links;
+    args.backing_dir_fd = ctx_.backing_dir_fd;
+    args.backing_path = job.path;
+    if (slot.try_dirty_range) {
+      DirtyRange dirty;
+      dirty.extents = job.extents;
+      dirty.min_truncate = job.min_truncate;
+      dirty.expected = job.catalog;
+      args.request_id = ctx_.session->next_id();
+      Channel& ch = ctx_.session->channel();
+      const MessageSink sink = [&ch](const wire::Message& m) { return ch.send(m); };
+      MIRRORFS_ASSIGN_OR_RETURN(r, send_dirty_range(sink, args, *slot.known, dirty));
+      if (r.outcome != ContentResult::Outcome::kNotApplicable) return sent(slot, args, std::move(r));
+      if (!load_basis(slot)) {
+        slot.known.reset();
+        MIRRORFS_ASSIGN_OR_RETURN(id, ctx_.session->request(wire::SigRequest{job.path}));
+        slot.sig_request = id;
+      }
+    }
     ContentBasis basis;
-    if (slot.cached) {
-      basis = *slot.cached;
+    if (slot.known) {
+      basis.has_basis = true;
+      basis.path = job.path;
+      basis.hash = slot.known->hash;
       basis.sig = slot.basis_sig.get();
     } else if (slot.sig_request != 0) {
       MIRRORFS_ASSIGN_OR_RETURN(answers, ctx_.session->wait(slot.sig_request, kAnswerTimeout));
@@ -159,25 +205,23 @@ class BatchSender {
         basis.sig = slot.basis_sig.get();
       }
     }
-    SendContentArgs args;
     args.request_id = ctx_.session->next_id();
-    args.seq = job.last_seq;
-    args.mirror_path = job.path;
-    args.links = job.links;
-    args.backing_dir_fd = ctx_.backing_dir_fd;
-    args.backing_path = job.path;
     MIRRORFS_ASSIGN_OR_RETURN(r, send_content(ctx_.session->channel(), args, basis));
+    return sent(slot, args, std::move(r));
+  }
+
+  Status sent(ContentSlot& slot, const SendContentArgs& args, ContentResult r) {
     slot.result = std::move(r);
     using Outcome = ContentResult::Outcome;
     if (slot.result.outcome == Outcome::kVanished) {
       // Renamed or removed after the snapshot: the next batch has the
       // records that say where it went.
-      stop_before(job.first_seq, "");
+      stop_before(slot.job->first_seq, "");
       return Status::ok();
     }
     slot.id = args.request_id;
     if (slot.result.outcome == Outcome::kUnstable) {
-      stop_before(job.first_seq, "");  // written while read: next time
+      stop_before(slot.job->first_seq, "");  // written while read: next time
     }
     return Status::ok();
   }
@@ -272,7 +316,14 @@ class BatchSender {
       if (std::holds_alternative<wire::Ok>(last.body)) {
         std::vector<uint8_t> hash(slot.result.hash.begin(), slot.result.hash.end());
         out_.versions.emplace_back(slot.job->file, hash);
-        out_.signatures.emplace_back(std::move(hash), std::move(slot.result.signature));
+        ShippedVersion v;
+        v.hash = std::move(hash);
+        v.signature = std::move(slot.result.signature);
+        v.shape.size = slot.result.size;
+        for (const core::ContentHash& leaf : slot.result.leaves) {
+          v.shape.leaves.insert(v.shape.leaves.end(), leaf.begin(), leaf.end());
+        }
+        out_.signatures.push_back(std::move(v));
         out_.files_sent += 1;
         out_.bytes_saved += slot.result.delta.copy_bytes;
       } else if (std::holds_alternative<wire::BasisMismatch>(last.body)) {

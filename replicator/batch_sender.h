@@ -25,11 +25,17 @@
 
 namespace mirrorfs::replicator {
 
+// A version the mirror now holds, for the signature cache.
+struct ShippedVersion {
+  std::vector<uint8_t> hash;
+  std::vector<uint8_t> signature;
+  db::SignatureCache::Shape shape;
+};
+
 struct BatchResult {
   uint64_t acked = 0;
   std::vector<std::pair<db::FileId, std::vector<uint8_t>>> versions;
-  // Signatures of the versions shipped, by content hash, to cache.
-  std::vector<std::pair<std::vector<uint8_t>, std::vector<uint8_t>>> signatures;
+  std::vector<ShippedVersion> signatures;
   uint64_t files_sent = 0;
   uint64_t bytes_saved = 0;  // file bytes COPYed from a basis, not sent
   std::string first_error;   // empty: everything went through

@@ -19,12 +19,6 @@ namespace {
 
 constexpr size_t kReadChunk = 1u << 20;
 
-bool same_version(const struct stat& a, const struct stat& b) {
-  return a.st_ino == b.st_ino && a.st_size == b.st_size &&
-         db::ns_of(a.st_mtim) == db::ns_of(b.st_mtim) &&
-         db::ns_of(a.st_ctim) == db::ns_of(b.st_ctim);
-}
-
 // Runs `job` over in[0..len) (eof: nothing follows), handing each full
 // output buffer to `flush`. Output accumulates in `out` up to its size.
 class Pump {
@@ -69,6 +63,37 @@ class Pump {
 
 }  // namespace
 
+bool same_version(const struct stat& a, const struct stat& b) {
+  return a.st_ino == b.st_ino && a.st_size == b.st_size &&
+         db::ns_of(a.st_mtim) == db::ns_of(b.st_mtim) &&
+         db::ns_of(a.st_ctim) == db::ns_of(b.st_ctim);
+}
+
+Result<core::UniqueFd> open_backing_file(int backing_dir_fd, const std::string& path,
+                                         struct stat* st) {
+  const int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC;
+  // O_NOATIME is for the file's owner (or root) only.
+  int fd = ::openat(backing_dir_fd, path.c_str(), flags | O_NOATIME);
+  if (fd < 0 && errno == EPERM) fd = ::openat(backing_dir_fd, path.c_str(), flags);
+  if (fd < 0) {
+    const int err = errno;
+    if (err == ENOENT || err == ELOOP || err == ENOTDIR) return core::UniqueFd();
+    return Status::from_errno(err, "open " + path);
+  }
+  core::UniqueFd owned(fd);
+  if (::fstat(fd, st) != 0) return Status::from_errno(errno, "stat " + path);
+  if (!S_ISREG(st->st_mode)) return core::UniqueFd();
+  return owned;
+}
+
+wire::Message file_begin(const SendContentArgs& args, uint64_t new_size) {
+  wire::FileBegin fb;
+  fb.seq = args.seq;
+  fb.path = args.mirror_path;
+  fb.new_size = new_size;
+  return wire::Message{args.request_id, std::move(fb)};
+}
+
 wire::Attrs attrs_of_stat(const struct stat& st) {
   wire::Attrs a;
   a.valid = db::AttrPayload::kUid | db::AttrPayload::kGid |
@@ -92,33 +117,13 @@ core::SignatureParams mirror_signature_params(uint64_t size) {
 Result<ContentResult> send_content(Channel& ch, const SendContentArgs& args,
                                    const ContentBasis& basis) {
   ContentResult result;
-  const int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC;
-  // O_NOATIME is for the file's owner (or root) only.
-  int fd_ok = ::openat(args.backing_dir_fd, args.backing_path.c_str(),
-                       flags | O_NOATIME);
-  if (fd_ok < 0 && errno == EPERM) {
-    fd_ok = ::openat(args.backing_dir_fd, args.backing_path.c_str(), flags);
-  }
-  if (fd_ok < 0) {
-    const int err = errno;
-    if (err == ENOENT || err == ELOOP || err == ENOTDIR) {
-      result.outcome = ContentResult::Outcome::kVanished;
-      return result;
-    }
-    return Status::from_errno(err, "open " + args.backing_path);
-  }
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd_ok};
   struct stat before;
-  if (::fstat(fd_ok, &before) != 0) {
-    return Status::from_errno(errno, "stat " + args.backing_path);
-  }
-  if (!S_ISREG(before.st_mode)) {
+  MIRRORFS_ASSIGN_OR_RETURN(fd, open_backing_file(args.backing_dir_fd, args.backing_path, &before));
+  if (fd.get() < 0) {
     result.outcome = ContentResult::Outcome::kVanished;
     return result;
   }
+  const int fd_ok = fd.get();
   const uint64_t size = static_cast<uint64_t>(before.st_size);
   ::posix_fadvise(fd_ok, 0, 0, POSIX_FADV_SEQUENTIAL);
 
@@ -133,18 +138,13 @@ Result<ContentResult> send_content(Channel& ch, const SendContentArgs& args,
       core::new_signature_job(mirror_signature_params(size), &sig_stats);
   core::ContentHasher hasher;
 
-  wire::Message m;
-  m.request_id = args.request_id;
-  wire::FileBegin fb;
-  fb.seq = args.seq;
-  fb.path = args.mirror_path;
+  wire::Message m = file_begin(args, size);
+  wire::FileBegin& fb = std::get<wire::FileBegin>(m.body);
   fb.has_basis = basis.has_basis;
   if (basis.has_basis) {
     fb.basis_path = basis.path;
     fb.basis_hash = basis.hash;
   }
-  fb.new_size = size;
-  m.body = std::move(fb);
   MIRRORFS_RETURN_IF_ERROR(ch.send(m));
 
   Pump delta_pump(*delta, wire::kMaxChunk, [&](std::span<const uint8_t> out) {
@@ -192,6 +192,7 @@ Result<ContentResult> send_content(Channel& ch, const SendContentArgs& args,
   MIRRORFS_RETURN_IF_ERROR(sig_pump.run(nullptr, 0, true));
   MIRRORFS_RETURN_IF_ERROR(delta_pump.run(nullptr, 0, true));
   result.hash = hasher.finish();
+  result.leaves = hasher.leaves();
   result.size = size;
 
   wire::FileEnd end;

@@ -12,9 +12,12 @@
 #include <sys/stat.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
+#include "core/content_hash.h"
+#include "core/fd_io.h"
 #include "core/signature.h"
 #include "core/stats.h"
 #include "core/status.h"
@@ -35,10 +38,12 @@ struct ContentResult {
     kSent,        // FileEnd sent: the answer decides
     kVanished,    // no regular file at the path any more: nothing sent
     kUnstable,    // changed while read: FileAbort sent
+    kNotApplicable,  // the strategy asked for does not fit: nothing sent
   };
   Outcome outcome = Outcome::kSent;
   wire::Hash hash{};
   std::vector<uint8_t> signature;  // of the new version, librsync format
+  std::vector<core::ContentHash> leaves;  // its content-hash leaf digests
   uint64_t size = 0;
   core::Stats delta;  // literal and copied bytes of the delta sent
 };
@@ -54,6 +59,24 @@ struct SendContentArgs {
 
 Result<ContentResult> send_content(Channel& ch, const SendContentArgs& args,
                                    const ContentBasis& basis);
+
+// Where an update's messages go: Channel::send in production, a
+// collector in tests.
+using MessageSink = std::function<Status(const wire::Message&)>;
+
+// Opens the regular file at `path` (relative to BACKING) for reading,
+// with O_NOATIME where allowed, never following a final symlink, and
+// fstats it into *st. An empty UniqueFd (and OK) when no regular file is
+// there any more.
+Result<core::UniqueFd> open_backing_file(int backing_dir_fd, const std::string& path,
+                                         struct stat* st);
+
+// Whether two stats of one file describe the same version: inode, size,
+// mtime and ctime all equal.
+bool same_version(const struct stat& a, const struct stat& b);
+
+// The FileBegin of an update as SendContentArgs describe it.
+wire::Message file_begin(const SendContentArgs& args, uint64_t new_size);
 
 // What a mirror is told to set from a BACKING entry's lstat: mode (not
 // for symlinks, which have none to set), owner (applied only by a mirror

@@ -163,6 +163,7 @@ class Planner {
       if (!a.is_ok()) return a.status();
       if (a->kind != db::FileKind::kFile) continue;
       job.file = file;
+      job.catalog = *a;
       job.path = paths->front();
       job.links.assign(paths->begin() + 1, paths->end());
       // A dirty mark with no extents after it: the journal does not know

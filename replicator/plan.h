@@ -41,6 +41,9 @@ struct ContentJob {
   std::vector<std::pair<uint64_t, uint64_t>> extents;  // (offset, length)
   bool whole = false;
   uint64_t min_truncate = UINT64_MAX;  // smallest size truncated to
+  // The catalog's row for the file at the snapshot: the stat the mount
+  // recorded with its last extent commit (the dirty-range check).
+  db::FileAttrs catalog;
 };
 
 struct AttrFix {

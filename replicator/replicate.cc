@@ -206,8 +206,8 @@ class MirrorWorker {
   }
 
   Status record(const BatchResult& r, uint64_t acked) {
-    for (const auto& [hash, sig] : r.signatures) {
-      MIRRORFS_RETURN_IF_ERROR(store_.signatures->put(hash, sig));
+    for (const ShippedVersion& v : r.signatures) {
+      MIRRORFS_RETURN_IF_ERROR(store_.signatures->put(v.hash, v.signature, &v.shape));
     }
     const uint64_t seq = std::max(acked, r.acked);
     MIRRORFS_RETURN_IF_ERROR(store_.state->commit_ack(mirror_, seq, r.versions));
