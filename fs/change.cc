@@ -85,8 +85,16 @@ Status ChangeApplier::rename(const Change& c) {
   MIRRORFS_ASSIGN_OR_RETURN(id, catalog_.lookup(from_parent, c.name));
   MIRRORFS_ASSIGN_OR_RETURN(from_dir, path_of(from_parent));
   MIRRORFS_ASSIGN_OR_RETURN(to_dir, path_of(to_parent));
+  // The file a plain rename replaces, so the replicator can use the
+  // version a mirror holds of it as the basis of what replaced it (the
+  // save-by-rename of editors).
+  uint64_t replaced = 0;
+  if (!(c.off & RENAME_EXCHANGE)) {
+    Result<FileId> dst = catalog_.lookup(to_parent, c.name2);
+    if (dst.is_ok() && *dst != id) replaced = *dst;
+  }
   batch_.add(JournalKind::kRename, id, join_path(from_dir, c.name),
-      join_path(to_dir, c.name2), c.off);
+      join_path(to_dir, c.name2), c.off, replaced);
   if (c.off & RENAME_EXCHANGE) {
     MIRRORFS_RETURN_IF_ERROR(
         catalog_.exchange(from_parent, c.name, to_parent, c.name2));

@@ -51,7 +51,9 @@ class BatchSender {
     }
     for (ContentSlot& slot : slots) MIRRORFS_RETURN_IF_ERROR(send(slot));
     MIRRORFS_RETURN_IF_ERROR(send_attrs());
-    MIRRORFS_RETURN_IF_ERROR(barrier());
+    // The mirror answers in order: every answer can be read before the
+    // Barrier, which comes once, after any retry, so that what it makes
+    // durable (and the seq it records) covers the whole batch.
     std::vector<ContentSlot*> retry;
     MIRRORFS_RETURN_IF_ERROR(collect(slots, &retry));
     if (!retry.empty()) {
@@ -69,7 +71,12 @@ class BatchSender {
         MIRRORFS_RETURN_IF_ERROR(send(*slot));
         again.push_back(std::move(*slot));
       }
-      MIRRORFS_RETURN_IF_ERROR(barrier());
+      // Putting the retried files in place moved their directories'
+      // mtimes after those were fixed: fix them again, in the same order.
+      for (const wire::EntryOp& op : attr_ops_) {
+        MIRRORFS_ASSIGN_OR_RETURN(id, ctx_.session->request(op));
+        ops_.emplace_back(id, &op);
+      }
       std::vector<ContentSlot*> twice;
       MIRRORFS_RETURN_IF_ERROR(collect(again, &twice));
       for (ContentSlot* slot : twice) {
@@ -77,6 +84,7 @@ class BatchSender {
                     slot->job->path + ": the mirror's copy keeps changing");
       }
     }
+    MIRRORFS_RETURN_IF_ERROR(barrier());
     out_.acked = std::min(acked_, bound_);
     return std::move(out_);
   }
@@ -92,8 +100,12 @@ class BatchSender {
   // answer is read when the file's turn comes); new files need no basis.
   Status choose_basis(ContentSlot& slot) {
     const ContentJob& job = *slot.job;
-    if (job.created) return Status::ok();
-    MIRRORFS_ASSIGN_OR_RETURN(version, ctx_.state->file_version(ctx_.mirror, job.file));
+    // A file created in the batch is new to the mirror, unless it took
+    // the name of one the mirror holds: then that version is the basis
+    // (the mirror keeps what a rename replaced at hand for this).
+    if (job.created && job.replaced == 0) return Status::ok();
+    const db::FileId basis_file = job.created ? job.replaced : job.file;
+    MIRRORFS_ASSIGN_OR_RETURN(version, ctx_.state->file_version(ctx_.mirror, basis_file));
     if (version && version->size() == wire::Hash().size()) {
       Result<std::vector<uint8_t>> sig = ctx_.signatures->get(*version);
       if (sig.is_ok()) {
@@ -109,7 +121,7 @@ class BatchSender {
             std::memcpy(known.leaves[i].data(), l.data() + i * core::kContentHashLen,
                         core::kContentHashLen);
           }
-          slot.try_dirty_range = !job.whole;
+          slot.try_dirty_range = !job.whole && !job.created;
         }
         slot.known = std::move(known);
         if (slot.try_dirty_range || load_basis(slot)) return Status::ok();
@@ -117,6 +129,7 @@ class BatchSender {
         slot.try_dirty_range = false;
       }
     }
+    if (job.created) return Status::ok();  // literal
     MIRRORFS_ASSIGN_OR_RETURN(id, ctx_.session->request(wire::SigRequest{job.path}));
     slot.sig_request = id;
     return Status::ok();
@@ -244,6 +257,7 @@ class BatchSender {
       wire::EntryOp op;
       op.type = wire::Type::kSetxattr;
       op.seq = plan_.last_seq;
+      op.flags = wire::kOpStateFix;
       op.path = path.empty() ? "." : path;
       op.path2 = name;
       op.value.assign(value.begin(), value.begin() + v);
@@ -268,6 +282,7 @@ class BatchSender {
       wire::EntryOp op;
       op.type = wire::Type::kSetattr;
       op.seq = plan_.last_seq;
+      op.flags = wire::kOpStateFix;
       op.path = fix.path.empty() ? "." : fix.path;  // "." is the root
       op.attrs = attrs_of_stat(st);
       attr_ops_.push_back(std::move(op));
@@ -296,7 +311,6 @@ class BatchSender {
   }
 
   Status collect(std::vector<ContentSlot>& slots, std::vector<ContentSlot*>* retry) {
-    // Every answer is in: the Barrier's came after them.
     for (const auto& [id, op] : ops_) {
       MIRRORFS_ASSIGN_OR_RETURN(answers, ctx_.session->wait(id, kAnswerTimeout));
       if (const auto* err = std::get_if<wire::Error>(&answers.back().body)) {

@@ -76,6 +76,9 @@ class Planner {
         op.attrs.mode = (attrs.mode & 07777) | S_IFREG;
         op.attrs.valid |= db::AttrPayload::kMode;
         content(r).job.created = true;
+        if (auto u = unlinked_.find(r.path); u != unlinked_.end()) {
+          replaced_[r.file_id] = u->second;  // unlink + create: a rewrite
+        }
         break;
       case JournalKind::kMkdir:
         op.type = Type::kMkdir;
@@ -96,6 +99,7 @@ class Planner {
         break;
       case JournalKind::kUnlink:
         op.type = Type::kUnlink;
+        if (r.file_id != 0) unlinked_[r.path] = r.file_id;
         break;
       case JournalKind::kRmdir:
         op.type = Type::kRmdir;
@@ -104,6 +108,7 @@ class Planner {
         op.type = Type::kRename;
         op.path2 = r.path2;
         op.flags = static_cast<uint32_t>(r.off);
+        if (r.len != 0 && r.file_id != 0) replaced_[r.file_id] = r.len;
         break;
       case JournalKind::kSetattr:
         if ((attrs.valid & ~db::AttrPayload::kRdev) == 0) {
@@ -164,6 +169,9 @@ class Planner {
       if (a->kind != db::FileKind::kFile) continue;
       job.file = file;
       job.catalog = *a;
+      if (auto rep = replaced_.find(file); job.created && rep != replaced_.end()) {
+        job.replaced = rep->second;
+      }
       job.path = paths->front();
       job.links.assign(paths->begin() + 1, paths->end());
       // A dirty mark with no extents after it: the journal does not know
@@ -280,6 +288,8 @@ class Planner {
   db::Catalog& catalog_;
   Plan plan_;
   std::map<db::FileId, Pending> contents_;
+  std::map<db::FileId, db::FileId> replaced_;     // file -> the one it replaced
+  std::map<std::string, db::FileId> unlinked_;    // path -> file unlinked there
   Pending discarded_;  // content of files the catalog no longer has
   std::set<db::FileId> touched_;
   std::set<std::string> dir_paths_;  // parents changed, as of now in the batch

@@ -35,6 +35,10 @@ struct ContentJob {
   uint64_t first_seq = 0;  // first record of the batch that changed it
   uint64_t last_seq = 0;   // last such record
   bool created = false;    // created in this batch: the mirror has no basis
+  // For a created file: the file whose name it took in the batch (renamed
+  // over it, or created where it was unlinked), 0 if none. The version a
+  // mirror holds of that one is a likely basis (save-by-rename editors).
+  db::FileId replaced = 0;
   // Written ranges, merged; `whole` when the journal does not say what
   // changed (a dirty mark without extents: a crash, a file still open, or
   // a change found by the start-up scan).

@@ -53,7 +53,8 @@ Status exists_as_other(std::string_view what, std::string_view path,
 Status ApplierImpl::apply(std::string_view client, const wire::EntryOp& op) {
   Result<uint64_t> applied = applied_seq(client);
   if (!applied.is_ok()) return applied.status();
-  if (op.seq <= *applied) return Status::ok();  // a replay of what is durable
+  // A replay of what is durable; a state fix is idempotent and always applied.
+  if (op.seq <= *applied && !(op.flags & wire::kOpStateFix)) return Status::ok();
   switch (op.type) {
     case Type::kMkdir:
       return do_mkdir(op);

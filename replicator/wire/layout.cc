@@ -144,8 +144,9 @@ EntryFields entry_fields(Type t) {
   switch (t) {
     case Type::kMkdir:
     case Type::kMknod:
-    case Type::kSetattr:
       return {.attrs = true};
+    case Type::kSetattr:
+      return {.flags = true, .attrs = true};
     case Type::kSymlink:
       return {.path2 = Path2::kPath, .attrs = true};
     case Type::kLink:
@@ -153,7 +154,7 @@ EntryFields entry_fields(Type t) {
     case Type::kRename:
       return {.path2 = Path2::kPath, .flags = true};
     case Type::kSetxattr:
-      return {.path2 = Path2::kXattrName, .value = true};
+      return {.path2 = Path2::kXattrName, .flags = true, .value = true};
     case Type::kRemovexattr:
       return {.path2 = Path2::kXattrName};
     default:  // Unlink, Rmdir

@@ -39,6 +39,12 @@ inline constexpr size_t kMaxText = 4096;   // names, error messages
 // Frame flags.
 inline constexpr uint8_t kFlagZstd = 1;  // body of FileData/SigData is zstd
 
+// Setattr and Setxattr flags: a state fix — values the replicator read
+// from the source just now, not a journal record. Applied whatever its seq
+// (it is idempotent by state), so a batch that is sent again still puts
+// every attribute right after the content it re-sent.
+inline constexpr uint32_t kOpStateFix = 4;
+
 // FileBegin flags.
 inline constexpr uint32_t kFileInPlace = 1;
 
@@ -123,8 +129,8 @@ struct HelloOk {  // server -> client, request id 0
 //   Unlink     seq path
 //   Rmdir      seq path
 //   Rename     seq path path2 flags (1 NOREPLACE, 2 EXCHANGE)
-//   Setattr    seq path attrs
-//   Setxattr   seq path path2 (attribute name) value
+//   Setattr    seq path attrs flags (kOpStateFix)
+//   Setxattr   seq path path2 (attribute name) value flags (kOpStateFix)
 //   Removexattr seq path path2 (attribute name)
 // Other fields stay at their defaults and are not encoded.
 struct EntryOp {

@@ -58,7 +58,9 @@ std::string check_entry(const EntryOp& op) {
       break;
   }
   if (!e.empty()) return e;
-  if (f.flags) {
+  if (f.flags && op.type != Type::kRename) {
+    if (op.flags & ~kOpStateFix) return "flags has an unknown bit";
+  } else if (f.flags) {
     if (op.flags & ~(kRenameNoreplace | kRenameExchange))
       return "flags has an unknown bit";
     if (op.flags == (kRenameNoreplace | kRenameExchange))

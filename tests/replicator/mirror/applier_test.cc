@@ -61,5 +61,26 @@ TEST_F(ApplierTest, BarrierPersistsAndSkipsWhatIsApplied) {
             Code::kInvalidArgument);
 }
 
+// A state fix (attributes read from the source just now) is applied even
+// at a seq the mirror already applied: a batch sent again after a
+// partial failure must still put attributes right after its content.
+TEST_F(ApplierTest, StateFixesAreAppliedWhateverTheirSeq) {
+  seq_ = 4;
+  ASSERT_TRUE(apply(op(Type::kMkdir, "d")).is_ok());  // seq 5
+  ASSERT_TRUE(applier_->barrier(kClient, 5).is_ok());
+  wire::EntryOp sa = op(Type::kSetattr, "d");
+  sa.seq = 5;
+  sa.attrs.valid = 1;  // mode
+  sa.attrs.mode = S_IFDIR | 0700;
+  ASSERT_TRUE(apply(sa).is_ok());
+  struct stat st;
+  ASSERT_EQ(::stat((root_ + "/d").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0755u) << "a journal replay is skipped";
+  sa.flags = wire::kOpStateFix;
+  ASSERT_TRUE(apply(sa).is_ok());
+  ASSERT_EQ(::stat((root_ + "/d").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0700u) << "a state fix is not";
+}
+
 }  // namespace
 }  // namespace mirrorfs::replicator::mirror::testing

@@ -239,6 +239,25 @@ TEST(RulesTest, EntryOpFieldRules) {
   }
 }
 
+TEST(RulesTest, OnlySetattrAndSetxattrAreStateFixes) {
+  EntryOp sa;
+  sa.type = Type::kSetattr;
+  sa.seq = 1;
+  sa.path = "x";
+  sa.flags = kOpStateFix;
+  EXPECT_EQ(encode_code(msg(sa)), Code::kOk);
+  sa.flags = 1;
+  EXPECT_EQ(encode_code(msg(sa)), Code::kInvalidArgument);
+  EntryOp rn = sa;
+  rn.type = Type::kRename;
+  rn.path2 = "y";
+  rn.flags = kOpStateFix;
+  EXPECT_EQ(encode_code(msg(rn)), Code::kInvalidArgument);
+  EntryOp mk = sa;
+  mk.type = Type::kMkdir;
+  EXPECT_EQ(encode_code(msg(mk)), Code::kInvalidArgument);
+}
+
 TEST(RulesTest, InPlaceUpdatesNameTheFileAsTheirBasis) {
   FileBegin ok{1, "x", true, "x", hash_of(1), 100, kFileInPlace, 10};
   EXPECT_EQ(encode_code(msg(ok)), Code::kOk);

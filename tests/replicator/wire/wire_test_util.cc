@@ -58,6 +58,8 @@ std::vector<Message> sample_messages() {
   e = op(Type::kSetattr);
   e.attrs = attrs;
   bodies.push_back(e);
+  e.flags = kOpStateFix;
+  bodies.push_back(e);
   e = op(Type::kSetxattr);
   e.path2 = "user.comment";
   e.value = {0, 1, 2, 0xff};
