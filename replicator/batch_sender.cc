@@ -22,6 +22,11 @@ namespace {
 // (keepalive, a reset) ends a wait sooner.
 constexpr std::chrono::milliseconds kAnswerTimeout = std::chrono::minutes(30);
 
+// A window of content updates in flight: this many files, or this many
+// bytes of cached signatures loaded.
+constexpr size_t kWindowFiles = 256;
+constexpr uint64_t kWindowBytes = 64u << 20;
+
 std::string describe(const wire::Error& e) { return e.message; }
 
 struct ContentSlot {
@@ -44,18 +49,30 @@ class BatchSender {
       MIRRORFS_ASSIGN_OR_RETURN(id, ctx_.session->request(op));
       ops_.emplace_back(id, &op);
     }
-    std::vector<ContentSlot> slots(plan_.contents.size());
-    for (size_t i = 0; i < slots.size(); ++i) {
-      slots[i].job = &plan_.contents[i];
-      MIRRORFS_RETURN_IF_ERROR(choose_basis(slots[i]));
-    }
-    for (ContentSlot& slot : slots) MIRRORFS_RETURN_IF_ERROR(send(slot));
-    MIRRORFS_RETURN_IF_ERROR(send_attrs());
-    // The mirror answers in order: every answer can be read before the
+    // Content goes in windows: the signatures of one window are loaded
+    // while the previous one is still being answered, so memory is
+    // bounded by two windows however many files the batch changed. The
+    // mirror answers in order: every answer can be read before the
     // Barrier, which comes once, after any retry, so that what it makes
     // durable (and the seq it records) covers the whole batch.
+    std::vector<ContentSlot> slots(plan_.contents.size());
     std::vector<ContentSlot*> retry;
-    MIRRORFS_RETURN_IF_ERROR(collect(slots, &retry));
+    size_t answered = 0;
+    for (size_t start = 0; start < slots.size();) {
+      size_t end = start;
+      uint64_t held = 0;
+      for (; end < slots.size() && end - start < kWindowFiles && held < kWindowBytes; ++end) {
+        slots[end].job = &plan_.contents[end];
+        MIRRORFS_RETURN_IF_ERROR(choose_basis(slots[end]));
+        if (slots[end].known) held += slots[end].known->signature.size();
+      }
+      for (size_t i = start; i < end; ++i) MIRRORFS_RETURN_IF_ERROR(send(slots[i]));
+      MIRRORFS_RETURN_IF_ERROR(collect(slots, answered, start, &retry));
+      answered = start;
+      start = end;
+    }
+    MIRRORFS_RETURN_IF_ERROR(send_attrs());
+    MIRRORFS_RETURN_IF_ERROR(collect(slots, answered, slots.size(), &retry));
     if (!retry.empty()) {
       // The mirror holds something else than we believed: delta against
       // what it has (its own signature), once.
@@ -78,7 +95,7 @@ class BatchSender {
         ops_.emplace_back(id, &op);
       }
       std::vector<ContentSlot*> twice;
-      MIRRORFS_RETURN_IF_ERROR(collect(again, &twice));
+      MIRRORFS_RETURN_IF_ERROR(collect(again, 0, again.size(), &twice));
       for (ContentSlot* slot : twice) {
         stop_before(slot->job->first_seq,
                     slot->job->path + ": the mirror's copy keeps changing");
@@ -310,7 +327,11 @@ class BatchSender {
     return Status::corrupt("mirror answered Barrier with something else");
   }
 
-  Status collect(std::vector<ContentSlot>& slots, std::vector<ContentSlot*>* retry) {
+  // Reads the answers to the entry operations sent so far and to the
+  // content of slots [from, to); records what went through (the new
+  // version's signature straight into the cache) and frees the rest.
+  Status collect(std::vector<ContentSlot>& slots, size_t from, size_t to,
+                 std::vector<ContentSlot*>* retry) {
     for (const auto& [id, op] : ops_) {
       MIRRORFS_ASSIGN_OR_RETURN(answers, ctx_.session->wait(id, kAnswerTimeout));
       if (const auto* err = std::get_if<wire::Error>(&answers.back().body)) {
@@ -321,25 +342,30 @@ class BatchSender {
       }
     }
     ops_.clear();
-    for (ContentSlot& slot : slots) {
+    for (size_t i = from; i < to; ++i) {
+      ContentSlot& slot = slots[i];
+      slot.basis_sig.reset();
+      slot.known.reset();
       if (slot.id == 0) continue;
       MIRRORFS_ASSIGN_OR_RETURN(answers, ctx_.session->wait(slot.id, kAnswerTimeout));
       slot.id = 0;
-      if (slot.result.outcome != ContentResult::Outcome::kSent) continue;
+      ContentResult result = std::move(slot.result);
+      slot.result = {};
+      if (result.outcome != ContentResult::Outcome::kSent) continue;
       const wire::Message& last = answers.back();
       if (std::holds_alternative<wire::Ok>(last.body)) {
-        std::vector<uint8_t> hash(slot.result.hash.begin(), slot.result.hash.end());
-        out_.versions.emplace_back(slot.job->file, hash);
-        ShippedVersion v;
-        v.hash = std::move(hash);
-        v.signature = std::move(slot.result.signature);
-        v.shape.size = slot.result.size;
-        for (const core::ContentHash& leaf : slot.result.leaves) {
-          v.shape.leaves.insert(v.shape.leaves.end(), leaf.begin(), leaf.end());
+        std::vector<uint8_t> hash(result.hash.begin(), result.hash.end());
+        db::SignatureCache::Shape shape;
+        shape.size = result.size;
+        for (const core::ContentHash& leaf : result.leaves) {
+          shape.leaves.insert(shape.leaves.end(), leaf.begin(), leaf.end());
         }
-        out_.signatures.push_back(std::move(v));
+        // Cached before the ack commits: an unreferenced row is harmless
+        // (SignatureCache::gc drops it).
+        MIRRORFS_RETURN_IF_ERROR(ctx_.signatures->put(hash, result.signature, &shape));
+        out_.versions.emplace_back(slot.job->file, std::move(hash));
         out_.files_sent += 1;
-        out_.bytes_saved += slot.result.delta.copy_bytes;
+        out_.bytes_saved += result.delta.copy_bytes;
       } else if (std::holds_alternative<wire::BasisMismatch>(last.body)) {
         retry->push_back(&slot);
       } else if (const auto* err = std::get_if<wire::Error>(&last.body)) {

@@ -25,17 +25,9 @@
 
 namespace mirrorfs::replicator {
 
-// A version the mirror now holds, for the signature cache.
-struct ShippedVersion {
-  std::vector<uint8_t> hash;
-  std::vector<uint8_t> signature;
-  db::SignatureCache::Shape shape;
-};
-
 struct BatchResult {
   uint64_t acked = 0;
   std::vector<std::pair<db::FileId, std::vector<uint8_t>>> versions;
-  std::vector<ShippedVersion> signatures;
   uint64_t files_sent = 0;
   uint64_t bytes_saved = 0;  // file bytes COPYed from a basis, not sent
   std::string first_error;   // empty: everything went through

@@ -206,9 +206,6 @@ class MirrorWorker {
   }
 
   Status record(const BatchResult& r, uint64_t acked) {
-    for (const ShippedVersion& v : r.signatures) {
-      MIRRORFS_RETURN_IF_ERROR(store_.signatures->put(v.hash, v.signature, &v.shape));
-    }
     const uint64_t seq = std::max(acked, r.acked);
     MIRRORFS_RETURN_IF_ERROR(store_.state->commit_ack(mirror_, seq, r.versions));
     MIRRORFS_ASSIGN_OR_RETURN(trim_to, store_.state->min_acked_seq());

@@ -58,6 +58,31 @@ TEST_F(ReplicationTest, ExistingTreeIsReplicatedInFull) {
   EXPECT_EQ(json_number(st, "pending_operations"), 0u) << st;
 }
 
+// A batch that changes more files than one window of content updates
+// (256) is sent in several windows, the first sync and a later one alike.
+TEST_F(ReplicationTest, ManyFilesAreSentInWindows) {
+  for (int i = 0; i < 700; ++i) {
+    std::filesystem::create_directories(b("d" + std::to_string(i % 7)));
+    write_file(b("d" + std::to_string(i % 7) + "/f" + std::to_string(i)),
+               random_text(100 + static_cast<size_t>(i) * 37, static_cast<unsigned>(i)));
+  }
+  mount();
+  ASSERT_NO_FATAL_FAILURE(start_serve());
+  auto [c1, o1] = replicate_once();
+  ASSERT_EQ(c1, 0) << o1;
+  EXPECT_EQ(compare_trees(b(), mirror_, /*mtimes=*/true), "");
+  for (int i = 0; i < 700; i += 2) {
+    const std::string p = m("d" + std::to_string(i % 7) + "/f" + std::to_string(i));
+    const int fd = ::open(p.c_str(), O_WRONLY | O_APPEND);
+    ASSERT_GE(fd, 0) << p;
+    ASSERT_EQ(::write(fd, "more\n", 5), 5);
+    ASSERT_EQ(::close(fd), 0);
+  }
+  auto [c2, o2] = replicate_once();
+  ASSERT_EQ(c2, 0) << o2;
+  EXPECT_EQ(compare_trees(b(), mirror_, /*mtimes=*/true), "");
+}
+
 // Seeded random operations of every kind through the mount, replicated
 // in two rounds (the second against the versions and signatures the
 // first left).
