@@ -16,6 +16,7 @@
 #include "core/patch.h"
 #include "db/attr_payload.h"
 #include "replicator/mirror/applier_impl.h"
+#include "replicator/mirror/delta_writer.h"
 #include "replicator/mirror/install.h"
 #include "replicator/mirror/node_ops.h"
 
@@ -31,12 +32,13 @@ Status with_context(const Status& st, const std::string& context) {
   return Status(st.code(), context + ": " + st.message(), st.errno_value());
 }
 
-class Writer : public ContentWriter {
+class Writer : public DeltaWriter {
  public:
   Writer(ApplierImpl* owner, Entry target, UniqueFd basis,
          std::optional<uint64_t> basis_size, uint64_t new_size, UniqueFd tmp,
          std::string tmp_name)
-      : owner_(owner),
+      : DeltaWriter(target.path),
+        owner_(owner),
         target_(std::move(target)),
         basis_(std::move(basis)),
         basis_size_(basis_size),
@@ -50,17 +52,8 @@ class Writer : public ContentWriter {
   Status finish(const wire::FileEnd& end) override;
 
  private:
-  // Records the first error, drops the temporary at once (a full disk
-  // gets its space back) and returns the error.
-  Status fail(const Status& st) {
-    if (failed_.is_ok()) failed_ = st;
-    discard();
-    return failed_;
-  }
-  Status corrupt(const std::string& why) {
-    return fail(Status::corrupt("content of " + target_.path + ": " + why));
-  }
-  void discard() {
+  // Drops the temporary at once (a full disk gets its space back).
+  void discard() override {
     if (!tmp_name_.empty()) {
       ::unlinkat(target_.dir.get(), tmp_name_.c_str(), 0);
       tmp_name_.clear();
@@ -83,43 +76,23 @@ class Writer : public ContentWriter {
   std::unique_ptr<uint8_t[]> out_;
   size_t out_len_ = 0;
   uint64_t produced_ = 0;  // bytes of new content so far
-  core::DeltaDecoder decoder_;
   core::ContentHasher hasher_;
-  Status failed_;
-  bool finish_called_ = false;
 };
 
 Status Writer::write(std::span<const uint8_t> bytes) {
-  if (!failed_.is_ok()) return failed_;
-  if (finish_called_) {
-    return Status::invalid_argument("content of " + target_.path +
-                                    ": write after finish");
-  }
-  core::JobBuffers b;
-  b.next_in = bytes.data();
-  b.avail_in = bytes.size();
-  for (;;) {
-    if (out_len_ == kOutBuf) {
-      if (Status st = flush(); !st.is_ok()) return fail(st);
-    }
-    Result<core::DeltaDecoder::Event> ev = decoder_.next(b, kOutBuf - out_len_);
-    if (!ev.is_ok()) return corrupt(ev.status().message());
-    switch (ev->kind) {
-      case core::DeltaDecoder::Kind::kNeedInput:
-        return Status::ok();
-      case core::DeltaDecoder::Kind::kEnd:
-        if (b.avail_in > 0) return corrupt("bytes after the delta's END");
-        return Status::ok();
-      case core::DeltaDecoder::Kind::kLiteral:
-        if (Status st = take(ev->data, ev->len); !st.is_ok()) return st;
-        break;
-      case core::DeltaDecoder::Kind::kCopy:
-        if (Status st = copy_from_basis(ev->pos, ev->len); !st.is_ok()) {
-          return st;
+  MIRRORFS_RETURN_IF_ERROR(check_write());
+  return feed(
+      bytes,
+      [&]() -> Result<size_t> {
+        if (out_len_ == kOutBuf) {
+          if (Status st = flush(); !st.is_ok()) return fail(st);
         }
-        break;
-    }
-  }
+        return kOutBuf - out_len_;
+      },
+      [&](const uint8_t* data, uint64_t len) {
+        return take(data, static_cast<size_t>(len));
+      },
+      [&](uint64_t pos, uint64_t len) { return copy_from_basis(pos, len); });
 }
 
 Status Writer::take(const uint8_t* data, size_t len) {
@@ -179,13 +152,7 @@ Status Writer::flush() {
 }
 
 Status Writer::finish(const wire::FileEnd& end) {
-  if (!failed_.is_ok()) return failed_;
-  if (finish_called_) {
-    return Status::invalid_argument("content of " + target_.path +
-                                    ": finish called twice");
-  }
-  finish_called_ = true;
-  if (!decoder_.at_end()) return corrupt("the delta ends before its END");
+  MIRRORFS_RETURN_IF_ERROR(start_finish());
   if (Status st = flush(); !st.is_ok()) return fail(st);
   if (produced_ != new_size_) {
     return corrupt("the delta makes " + std::to_string(produced_) +

@@ -17,6 +17,7 @@
 #include "core/fd_io.h"
 #include "core/patch.h"
 #include "replicator/mirror/applier_impl.h"
+#include "replicator/mirror/delta_writer.h"
 #include "replicator/mirror/install.h"
 #include "replicator/mirror/literal_stage.h"
 #include "replicator/mirror/node_ops.h"
@@ -33,11 +34,12 @@ struct Range {           // new bytes [at, at + len) are staged from `staged`
   uint64_t at = 0, len = 0, staged = 0;
 };
 
-class InPlaceWriter : public ContentWriter {
+class InPlaceWriter : public DeltaWriter {
  public:
   InPlaceWriter(ApplierImpl* owner, Entry target, UniqueFd file,
                 db::MirrorFileRow row, const wire::FileBegin& fb)
-      : owner_(owner),
+      : DeltaWriter(target.path),
+        owner_(owner),
         target_(std::move(target)),
         file_(std::move(file)),
         row_(std::move(row)),
@@ -49,13 +51,6 @@ class InPlaceWriter : public ContentWriter {
   Status finish(const wire::FileEnd& end) override;
 
  private:
-  Status fail(const Status& st) {
-    if (failed_.is_ok()) failed_ = st;
-    return failed_;
-  }
-  Status corrupt(const std::string& why) {
-    return fail(Status::corrupt("content of " + target_.path + ": " + why));
-  }
   bool crash(Step s) const {
     return owner_->options().crash_at && owner_->options().crash_at(s);
   }
@@ -75,51 +70,32 @@ class InPlaceWriter : public ContentWriter {
   LiteralStage stage_;
   std::vector<Range> ranges_;  // in order, not touching each other
   uint64_t produced_ = 0;
-  core::DeltaDecoder decoder_;
   std::unique_ptr<UndoLogWriter> log_;
-  Status failed_;
-  bool finish_called_ = false;
   bool simulated_crash_ = false;  // ApplierOptions::crash_at said so
 };
 
 Status InPlaceWriter::write(std::span<const uint8_t> bytes) {
-  if (!failed_.is_ok()) return failed_;
-  if (finish_called_) {
-    return Status::invalid_argument("content of " + target_.path +
-                                    ": write after finish");
-  }
-  core::JobBuffers b;
-  b.next_in = bytes.data();
-  b.avail_in = bytes.size();
-  for (;;) {
-    Result<core::DeltaDecoder::Event> ev = decoder_.next(b, kLeaf);
-    if (!ev.is_ok()) return corrupt(ev.status().message());
-    switch (ev->kind) {
-      case core::DeltaDecoder::Kind::kNeedInput:
-        return Status::ok();
-      case core::DeltaDecoder::Kind::kEnd:
-        if (b.avail_in > 0) return corrupt("bytes after the delta's END");
-        return Status::ok();
-      case core::DeltaDecoder::Kind::kLiteral:
-        MIRRORFS_RETURN_IF_ERROR(take_literal(ev->data, ev->len));
-        break;
-      case core::DeltaDecoder::Kind::kCopy: {
-        if (ev->pos != produced_) {
+  MIRRORFS_RETURN_IF_ERROR(check_write());
+  return feed(
+      bytes, []() -> Result<size_t> { return size_t{kLeaf}; },
+      [&](const uint8_t* data, uint64_t len) {
+        return take_literal(data, len);
+      },
+      [&](uint64_t pos, uint64_t len) {
+        if (pos != produced_) {
           return corrupt("an in-place delta COPYs basis offset " +
-                         std::to_string(ev->pos) + " to offset " +
+                         std::to_string(pos) + " to offset " +
                          std::to_string(produced_));
         }
-        Status in = core::check_copy_in_basis(ev->pos, ev->len, row_.size);
+        Status in = core::check_copy_in_basis(pos, len, row_.size);
         if (!in.is_ok()) return corrupt(in.message());
-        if (ev->len > new_size_ - produced_) {
+        if (len > new_size_ - produced_) {
           return corrupt("the delta makes more than the announced " +
                          std::to_string(new_size_) + " bytes");
         }
-        produced_ += ev->len;
-        break;
-      }
-    }
-  }
+        produced_ += len;
+        return Status::ok();
+      });
 }
 
 Status InPlaceWriter::take_literal(const uint8_t* data, uint64_t len) {
@@ -192,13 +168,7 @@ Result<std::vector<core::ContentHash>> InPlaceWriter::new_leaves() {
 }
 
 Status InPlaceWriter::finish(const wire::FileEnd& end) {
-  if (!failed_.is_ok()) return failed_;
-  if (finish_called_) {
-    return Status::invalid_argument("content of " + target_.path +
-                                    ": finish called twice");
-  }
-  finish_called_ = true;
-  if (!decoder_.at_end()) return corrupt("the delta ends before its END");
+  MIRRORFS_RETURN_IF_ERROR(start_finish());
   if (produced_ != new_size_) {
     return corrupt("the delta makes " + std::to_string(produced_) +
                    " bytes, not the announced " + std::to_string(new_size_));
