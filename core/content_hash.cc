@@ -57,7 +57,7 @@ ContentHash content_hash(const uint8_t* data, size_t len) {
   return h.finish();
 }
 
-Result<ContentHash> content_hash_fd(int fd) {
+Result<ContentHash> content_hash_fd(int fd, std::vector<ContentHash>* leaves) {
   ContentHasher h;
   std::vector<uint8_t> buf(4 * kContentLeafLen);
   off_t off = 0;
@@ -71,7 +71,9 @@ Result<ContentHash> content_hash_fd(int fd) {
     h.update(buf.data(), static_cast<size_t>(n));
     off += n;
   }
-  return h.finish();
+  const ContentHash out = h.finish();
+  if (leaves) *leaves = h.leaves();
+  return out;
 }
 
 std::string content_hash_hex(const ContentHash& h) {

@@ -42,7 +42,7 @@ class ContentHasher {
   ContentHash finish();
   uint64_t size() const { return size_; }
   // Leaf digests completed so far (the last, partial leaf is added by
-  // finish()).
+  // finish(); after finish() this is every leaf, and stays readable).
   const std::vector<ContentHash>& leaves() const { return leaves_; }
 
  private:
@@ -61,8 +61,10 @@ ContentHash content_hash_from_leaves(const std::vector<ContentHash>& leaves,
 // The hash of data[0..len).
 ContentHash content_hash(const uint8_t* data, size_t len);
 
-// Reads fd from offset 0 to its end by pread and hashes it.
-Result<ContentHash> content_hash_fd(int fd);
+// Reads fd from offset 0 to its end by pread and hashes it; *leaves (when
+// not null) receives the leaf digests.
+Result<ContentHash> content_hash_fd(int fd,
+                                    std::vector<ContentHash>* leaves = nullptr);
 
 // "blake2b:" followed by 64 lowercase hex digits, for logs and status.
 std::string content_hash_hex(const ContentHash& h);

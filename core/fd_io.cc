@@ -88,6 +88,21 @@ Status write_full(int fd, const uint8_t* buf, size_t len) {
   return Status::ok();
 }
 
+Status pwrite_full(int fd, const uint8_t* buf, size_t len, uint64_t offset) {
+  while (len > 0) {
+    const ssize_t n = ::pwrite(fd, buf, std::min(len, kMaxWriteChunk),
+                               static_cast<off_t>(offset));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status::from_errno(errno, "write");
+    }
+    buf += n;
+    len -= static_cast<size_t>(n);
+    offset += static_cast<uint64_t>(n);
+  }
+  return Status::ok();
+}
+
 uint64_t copy_range(int in_fd, uint64_t in_off, int out_fd, uint64_t len) {
   uint64_t done = 0;
   while (done < len) {

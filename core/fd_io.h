@@ -45,6 +45,8 @@ Result<size_t> read_full(int fd, uint8_t* buf, size_t len);
 // Like read_full, at an offset (pread); does not move the file offset.
 Result<size_t> pread_full(int fd, uint8_t* buf, size_t len, uint64_t offset);
 Status write_full(int fd, const uint8_t* buf, size_t len);
+// Like write_full, at an offset (pwrite); does not move the file offset.
+Status pwrite_full(int fd, const uint8_t* buf, size_t len, uint64_t offset);
 // Copies up to len bytes of in_fd from in_off to out_fd at its file offset
 // inside the kernel (copy_file_range), so they never pass through user
 // memory. Returns the count copied. It is short when the kernel cannot

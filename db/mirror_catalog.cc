@@ -29,6 +29,10 @@ CREATE TABLE files (
   hash     BLOB NOT NULL                          -- content hash, 32 bytes
 );
 )sql",
+    // 2: the leaf digests of each file's content hash (x'' = unknown).
+    R"sql(
+ALTER TABLE files ADD COLUMN leaves BLOB NOT NULL DEFAULT x'';
+)sql",
 };
 static_assert(std::size(kMirrorMigrations) == kMirrorSchemaVersion);
 
@@ -56,10 +60,11 @@ Result<std::unique_ptr<MirrorCatalog>> MirrorCatalog::open(
        "ON CONFLICT(client) DO UPDATE SET applied_seq = excluded.applied_seq "
        "WHERE excluded.applied_seq > applied_seq"},
       {&c->file_,
-       "SELECT size, mtime_ns, ctime_ns, hash FROM files WHERE ino = ?1"},
+       "SELECT size, mtime_ns, ctime_ns, hash, leaves FROM files "
+       "WHERE ino = ?1"},
       {&c->put_file_,
-       "INSERT OR REPLACE INTO files(ino, size, mtime_ns, ctime_ns, hash) "
-       "VALUES (?1, ?2, ?3, ?4, ?5)"},
+       "INSERT OR REPLACE INTO files(ino, size, mtime_ns, ctime_ns, hash, "
+       "leaves) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"},
       {&c->forget_file_, "DELETE FROM files WHERE ino = ?1"},
   };
   for (const auto& [st, text] : sql) {
@@ -134,6 +139,17 @@ Result<std::optional<MirrorFileRow>> MirrorCatalog::file(uint64_t ino) {
                            std::to_string(h.size()) + " bytes");
   }
   std::copy(h.begin(), h.end(), r.hash.begin());
+  const std::span<const uint8_t> l = st->column_blob(4);
+  if (l.size() % core::kContentHashLen != 0) {
+    return Status::corrupt(db_->path() + ": leaves of inode " +
+                           std::to_string(ino) + " have " +
+                           std::to_string(l.size()) + " bytes");
+  }
+  r.leaves.resize(l.size() / core::kContentHashLen);
+  for (size_t i = 0; i < r.leaves.size(); ++i) {
+    std::copy_n(l.data() + i * core::kContentHashLen, core::kContentHashLen,
+                r.leaves[i].begin());
+  }
   return std::optional<MirrorFileRow>(r);
 }
 
@@ -143,7 +159,10 @@ Status MirrorCatalog::put_file(const MirrorFileRow& row) {
       .bind(2, i64(row.size))
       .bind(3, row.mtime_ns)
       .bind(4, row.ctime_ns)
-      .bind_blob(5, row.hash);
+      .bind_blob(5, row.hash)
+      .bind_blob(6, std::span<const uint8_t>(
+                        row.leaves.empty() ? nullptr : row.leaves[0].data(),
+                        row.leaves.size() * core::kContentHashLen));
   return st->run();
 }
 

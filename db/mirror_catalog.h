@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/content_hash.h"
 #include "core/status.h"
@@ -27,7 +28,7 @@
 namespace mirrorfs::db {
 
 // The schema this build writes (PRAGMA user_version of mirror.db).
-inline constexpr int kMirrorSchemaVersion = 1;
+inline constexpr int kMirrorSchemaVersion = 2;
 
 // Brings a mirror database up to `target` (each step one transaction).
 Status migrate_mirror_db(Database& db, int target = kMirrorSchemaVersion);
@@ -38,6 +39,11 @@ struct MirrorFileRow {
   int64_t mtime_ns = 0;
   int64_t ctime_ns = 0;
   core::ContentHash hash{};
+  // The leaf digests of the content hash (core/content_hash.h), in file
+  // order; empty = unknown. When set, hash ==
+  // content_hash_from_leaves(leaves, size): an in-place update rehashes
+  // only the leaves it changes and takes the others from here.
+  std::vector<core::ContentHash> leaves;
   bool operator==(const MirrorFileRow&) const = default;
 };
 
@@ -62,7 +68,8 @@ class MirrorCatalog {
   // the WAL (synchronous=FULL), unlike the catalog's other writes.
   Status set_applied(std::string_view client, uint64_t seq);
 
-  // The row of inode `ino`, nullopt if none.
+  // The row of inode `ino`, nullopt if none. kCorrupt if its stored
+  // leaves are not whole digests.
   Result<std::optional<MirrorFileRow>> file(uint64_t ino);
   // Inserts or replaces the row of row.ino.
   Status put_file(const MirrorFileRow& row);

@@ -77,11 +77,16 @@ Result<std::unique_ptr<Applier>> Applier::open(const std::string& root,
   MIRRORFS_RETURN_IF_ERROR(check_state_dir(root, state_dir));
   Result<std::string> id = random_id();
   if (!id.is_ok()) return id.status();
+  UniqueFd dir(
+      ::open(state_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir.valid()) return sys_error(errno, "open state directory", state_dir);
   Result<std::unique_ptr<db::MirrorCatalog>> cat =
       db::MirrorCatalog::open(state_dir + "/mirror.db", *id);
   if (!cat.is_ok()) return cat.status();
-  return std::unique_ptr<Applier>(
-      new ApplierImpl(std::move(*r), std::move(*cat), opt));
+  auto impl = std::make_unique<ApplierImpl>(std::move(*r), std::move(*cat),
+                                            std::move(dir), opt);
+  MIRRORFS_RETURN_IF_ERROR(impl->recover_undo_logs());
+  return std::unique_ptr<Applier>(std::move(impl));
 }
 
 Result<uint64_t> ApplierImpl::applied_seq(std::string_view client) {
@@ -109,20 +114,24 @@ Status ApplierImpl::barrier(std::string_view client, uint64_t seq) {
   return Status::ok();
 }
 
+std::optional<db::MirrorFileRow> ApplierImpl::valid_row(
+    const struct stat& st) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Result<std::optional<db::MirrorFileRow>> row = catalog_->file(st.st_ino);
+  if (!row.is_ok() || !row->has_value()) return std::nullopt;
+  db::MirrorFileRow& r = **row;
+  if (r.size != static_cast<uint64_t>(st.st_size) ||
+      r.mtime_ns != mtime_ns(st) || r.ctime_ns != ctime_ns(st)) {
+    return std::nullopt;
+  }
+  return std::move(r);
+}
+
 Result<core::ContentHash> ApplierImpl::hash_of(int fd, const struct stat& st,
                                                std::string_view path) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    Result<std::optional<db::MirrorFileRow>> row = catalog_->file(st.st_ino);
-    if (row.is_ok() && row->has_value()) {
-      const db::MirrorFileRow& r = **row;
-      if (r.size == static_cast<uint64_t>(st.st_size) &&
-          r.mtime_ns == mtime_ns(st) && r.ctime_ns == ctime_ns(st)) {
-        return r.hash;
-      }
-    }
-  }
-  Result<core::ContentHash> h = core::content_hash_fd(fd);
+  if (std::optional<db::MirrorFileRow> r = valid_row(st)) return r->hash;
+  std::vector<core::ContentHash> leaves;
+  Result<core::ContentHash> h = core::content_hash_fd(fd, &leaves);
   if (!h.is_ok()) {
     return Status(h.status().code(),
                   "hash " + std::string(path) + ": " + h.status().message(),
@@ -131,15 +140,19 @@ Result<core::ContentHash> ApplierImpl::hash_of(int fd, const struct stat& st,
   struct stat after;
   if (::fstat(fd, &after) == 0 && after.st_size == st.st_size &&
       mtime_ns(after) == mtime_ns(st) && ctime_ns(after) == ctime_ns(st)) {
-    remember(st, *h);
+    remember(st, *h, std::move(leaves));
   }
   return *h;
 }
 
-void ApplierImpl::remember(const struct stat& st, const core::ContentHash& h) {
+void ApplierImpl::remember(const struct stat& st, const core::ContentHash& h,
+                           std::vector<core::ContentHash> leaves) {
   db::MirrorFileRow row{static_cast<uint64_t>(st.st_ino),
-                        static_cast<uint64_t>(st.st_size), mtime_ns(st),
-                        ctime_ns(st), h};
+                        static_cast<uint64_t>(st.st_size),
+                        mtime_ns(st),
+                        ctime_ns(st),
+                        h,
+                        std::move(leaves)};
   std::lock_guard<std::mutex> lock(mu_);
   (void)catalog_->put_file(row);  // a cache: a lost row costs a re-hash
 }
@@ -148,6 +161,32 @@ void ApplierImpl::note_gone(const struct stat& st) {
   if (!S_ISREG(st.st_mode) || st.st_nlink > 1) return;
   std::lock_guard<std::mutex> lock(mu_);
   (void)catalog_->forget_file(st.st_ino);  // a stale row is never trusted
+}
+
+std::optional<db::MirrorFileRow> ApplierImpl::in_place_row(
+    const wire::FileBegin& fb, const struct stat& st) {
+  if (!(fb.flags & wire::kFileInPlace) || fb.basis_path != fb.path ||
+      !S_ISREG(st.st_mode) || st.st_nlink != 1) {
+    return std::nullopt;
+  }
+  const uint64_t old_size = static_cast<uint64_t>(st.st_size);
+  if (old_size < opt_.in_place_min_size || fb.new_size < opt_.in_place_min_size) {
+    return std::nullopt;
+  }
+  // The bytes the undo log must save: those overwritten and those cut off.
+  const uint64_t cut = old_size > fb.new_size ? old_size - fb.new_size : 0;
+  const double changed =
+      static_cast<double>(fb.literal_bytes) + static_cast<double>(cut);
+  if (changed > opt_.in_place_max_share * static_cast<double>(fb.new_size)) {
+    return std::nullopt;
+  }
+  std::optional<db::MirrorFileRow> row = valid_row(st);
+  const uint64_t leaves =
+      (old_size + core::kContentLeafLen - 1) / core::kContentLeafLen;
+  if (!row || row->hash != fb.basis_hash || row->leaves.size() != leaves) {
+    return std::nullopt;
+  }
+  return row;
 }
 
 Result<BeginResult> ApplierImpl::begin_file(std::string_view client,
@@ -181,6 +220,22 @@ Result<BeginResult> ApplierImpl::begin_file(std::string_view client,
       mismatch.mismatch->exists = true;
       mismatch.mismatch->actual_hash = *h;
       return mismatch;
+    }
+    if (std::optional<db::MirrorFileRow> row = in_place_row(fb, bst)) {
+      // Read-write on the same inode, or the ordinary writer after all.
+      UniqueFd rw(::openat(target->dir.get(), target->name.c_str(),
+                           O_RDWR | O_NOFOLLOW | O_CLOEXEC));
+      struct stat now;
+      if (rw.valid() && ::fstat(rw.get(), &now) == 0 &&
+          now.st_ino == bst.st_ino && now.st_dev == bst.st_dev &&
+          now.st_size == bst.st_size && ctime_ns(now) == ctime_ns(bst)) {
+        Result<std::unique_ptr<ContentWriter>> w = start_in_place_writer(
+            this, std::move(*target), std::move(rw), std::move(*row), fb);
+        if (!w.is_ok()) return w.status();
+        BeginResult out;
+        out.writer = std::move(*w);
+        return out;
+      }
     }
     basis = std::move(**fd);
   }

@@ -44,11 +44,33 @@ struct ApplierOptions {
   // Reserve FileBegin.new_size (fallocate) before the delta is read, so a
   // full disk is reported at begin_file. false: tests of a write error.
   bool reserve_space = true;
+  // A FileBegin with kFileInPlace (a dirty-range delta) is applied in
+  // place, through an undo log in the state directory
+  // (docs/undo-log.md), when the target is a regular file with one link
+  // of at least this many bytes, the catalog knows its leaf digests, and
+  // the bytes it changes (literal_bytes plus any cut off by a shrink) are
+  // at most in_place_max_share of new_size. Otherwise, and for every
+  // other delta, the temporary-file writer. UINT64_MAX: never in place.
+  uint64_t in_place_min_size = uint64_t{64} << 20;
+  double in_place_max_share = 0.25;
+  // Literal bytes of an in-place update held in memory; beyond that they
+  // are staged in an unnamed file in the state directory.
+  size_t in_place_memory = size_t{4} << 20;
+  // Tests only: called at each step of an in-place finish(); returning
+  // true makes finish() stop there as if the process had died (kInternal
+  // "simulated crash", nothing cleaned up, no rollback).
+  enum class InPlaceStep { kLogDurable, kHalfWritten, kDataDurable,
+                           kCommitted };
+  std::function<bool(InPlaceStep)> crash_at;
 };
 
 // One content update in progress: the new file is written to an unnamed
 // (O_TMPFILE) or hidden temporary in the target's directory; nothing is
-// visible under the target's name before finish() succeeds.
+// visible under the target's name before finish() succeeds. In place
+// (ApplierOptions::in_place_min_size), write() only stages the literals
+// and finish() writes them into the target itself after its undo log is
+// durable: a reader may then see a mix of the two versions until finish()
+// returns; a crash never leaves one (Applier::open rolls back).
 class ContentWriter {
  public:
   // Not finished (or failed): the temporary is gone, the target untouched.
@@ -87,7 +109,10 @@ class Applier {
   // Opens ROOT and the state directory (created, mode 0700, if missing;
   // refused inside ROOT, where a client could overwrite it), whose
   // mirror.db (db/mirror_catalog.h) is created on first open with a
-  // random mirror id.
+  // random mirror id. Before it returns, every undo log an interrupted
+  // in-place update left in the state directory is resolved: the update
+  // kept if it committed, else rolled back (docs/undo-log.md); an error
+  // there fails the open.
   static Result<std::unique_ptr<Applier>> open(const std::string& root,
                                                const std::string& state_dir,
                                                const ApplierOptions& opt = {});

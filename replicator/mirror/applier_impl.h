@@ -11,6 +11,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/content_hash.h"
 #include "db/mirror_catalog.h"
@@ -22,9 +23,12 @@ namespace mirrorfs::replicator::mirror {
 class ApplierImpl : public Applier {
  public:
   ApplierImpl(std::unique_ptr<MirrorRoot> root,
-              std::unique_ptr<db::MirrorCatalog> catalog,
+              std::unique_ptr<db::MirrorCatalog> catalog, UniqueFd state_dir,
               const ApplierOptions& opt)
-      : root_(std::move(root)), catalog_(std::move(catalog)), opt_(opt) {}
+      : root_(std::move(root)),
+        state_dir_(std::move(state_dir)),
+        catalog_(std::move(catalog)),
+        opt_(opt) {}
 
   const std::string& mirror_id() const override {
     return catalog_->mirror_id();  // immutable after open
@@ -41,14 +45,30 @@ class ApplierImpl : public Applier {
   // For the writer and the entry operations.
   const MirrorRoot& root() const { return *root_; }
   const ApplierOptions& options() const { return opt_; }
+  // O_PATH fd of the state directory (undo logs, staging files).
+  int state_dir() const { return state_dir_.get(); }
+  // The catalog row of the file with fstat st if it matches st's (ino,
+  // size, mtime, ctime); nullopt otherwise or on a catalog error.
+  std::optional<db::MirrorFileRow> valid_row(const struct stat& st);
   // The content hash of the regular file open as fd with fstat *st: the
   // catalog's when its row matches (ino, size, mtime, ctime), else read
   // and hashed, and the row stored (unless the file changed meanwhile).
   Result<core::ContentHash> hash_of(int fd, const struct stat& st,
                                     std::string_view path);
-  // Records that the file with fstat st has content hash h. Best effort:
-  // a row that cannot be written only costs a re-hash later.
-  void remember(const struct stat& st, const core::ContentHash& h);
+  // Records that the file with fstat st has content hash h with leaf
+  // digests `leaves` (empty: unknown). Best effort: a row that cannot be
+  // written only costs a re-hash later.
+  void remember(const struct stat& st, const core::ContentHash& h,
+                std::vector<core::ContentHash> leaves = {});
+  // Resolves every undo log in the state directory (undo_recovery.cc):
+  // rolls back what did not commit. Called by open() before any request.
+  Status recover_undo_logs();
+  // Resolves the undo log `name` in the state directory: removed if its
+  // update committed (the target's valid catalog row holds its new hash)
+  // or never began (no valid trailer), else the target is rolled back to
+  // the old version first. Also the in-place writer's way out of an
+  // error after its log was committed.
+  Status resolve_undo_log(const std::string& name);
   // Called after a name of the inode whose lstat before was `st` went
   // away: drops its catalog row if that was its last name.
   void note_gone(const struct stat& st);
@@ -70,7 +90,14 @@ class ApplierImpl : public Applier {
                       const std::function<int(int, const char*)>& make,
                       std::string_view what);
 
+  // Whether fb (a FileBegin with a basis whose hash checked) may be
+  // applied in place to the target open as fd with fstat st: returns the
+  // target's catalog row (with leaves) if so.
+  std::optional<db::MirrorFileRow> in_place_row(const wire::FileBegin& fb,
+                                                const struct stat& st);
+
   const std::unique_ptr<MirrorRoot> root_;
+  const UniqueFd state_dir_;
   std::mutex mu_;  // guards catalog_ and applied_
   const std::unique_ptr<db::MirrorCatalog> catalog_;
   std::map<std::string, uint64_t, std::less<>> applied_;  // cache of seqs
@@ -91,5 +118,13 @@ Result<std::unique_ptr<ContentWriter>> start_content_writer(ApplierImpl* owner,
                                                             Entry target,
                                                             UniqueFd basis,
                                                             uint64_t new_size);
+
+// Starts the in-place writer of a dirty-range delta (in_place_writer.cc).
+// REQUIRES: owner outlives the writer; target is open read-write as
+// `file`, a regular file with one link whose catalog row `row` (with
+// leaves) matches its stat.
+Result<std::unique_ptr<ContentWriter>> start_in_place_writer(
+    ApplierImpl* owner, Entry target, UniqueFd file, db::MirrorFileRow row,
+    const wire::FileBegin& fb);
 
 }  // namespace mirrorfs::replicator::mirror

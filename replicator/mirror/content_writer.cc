@@ -8,7 +8,6 @@
 #include <cassert>
 #include <cerrno>
 #include <cstring>
-#include <set>
 #include <utility>
 #include <vector>
 
@@ -17,6 +16,8 @@
 #include "core/patch.h"
 #include "db/attr_payload.h"
 #include "replicator/mirror/applier_impl.h"
+#include "replicator/mirror/delta_writer.h"
+#include "replicator/mirror/install.h"
 #include "replicator/mirror/node_ops.h"
 
 namespace mirrorfs::replicator::mirror {
@@ -31,12 +32,13 @@ Status with_context(const Status& st, const std::string& context) {
   return Status(st.code(), context + ": " + st.message(), st.errno_value());
 }
 
-class Writer : public ContentWriter {
+class Writer : public DeltaWriter {
  public:
   Writer(ApplierImpl* owner, Entry target, UniqueFd basis,
          std::optional<uint64_t> basis_size, uint64_t new_size, UniqueFd tmp,
          std::string tmp_name)
-      : owner_(owner),
+      : DeltaWriter(target.path),
+        owner_(owner),
         target_(std::move(target)),
         basis_(std::move(basis)),
         basis_size_(basis_size),
@@ -50,17 +52,8 @@ class Writer : public ContentWriter {
   Status finish(const wire::FileEnd& end) override;
 
  private:
-  // Records the first error, drops the temporary at once (a full disk
-  // gets its space back) and returns the error.
-  Status fail(const Status& st) {
-    if (failed_.is_ok()) failed_ = st;
-    discard();
-    return failed_;
-  }
-  Status corrupt(const std::string& why) {
-    return fail(Status::corrupt("content of " + target_.path + ": " + why));
-  }
-  void discard() {
+  // Drops the temporary at once (a full disk gets its space back).
+  void discard() override {
     if (!tmp_name_.empty()) {
       ::unlinkat(target_.dir.get(), tmp_name_.c_str(), 0);
       tmp_name_.clear();
@@ -72,7 +65,6 @@ class Writer : public ContentWriter {
   Status copy_from_basis(uint64_t pos, uint64_t len);
   Status flush();
   Status install(const wire::FileEnd& end, const core::ContentHash& hash);
-  Status link_names(const std::vector<Entry>& links);
 
   ApplierImpl* const owner_;
   Entry target_;
@@ -84,43 +76,23 @@ class Writer : public ContentWriter {
   std::unique_ptr<uint8_t[]> out_;
   size_t out_len_ = 0;
   uint64_t produced_ = 0;  // bytes of new content so far
-  core::DeltaDecoder decoder_;
   core::ContentHasher hasher_;
-  Status failed_;
-  bool finish_called_ = false;
 };
 
 Status Writer::write(std::span<const uint8_t> bytes) {
-  if (!failed_.is_ok()) return failed_;
-  if (finish_called_) {
-    return Status::invalid_argument("content of " + target_.path +
-                                    ": write after finish");
-  }
-  core::JobBuffers b;
-  b.next_in = bytes.data();
-  b.avail_in = bytes.size();
-  for (;;) {
-    if (out_len_ == kOutBuf) {
-      if (Status st = flush(); !st.is_ok()) return fail(st);
-    }
-    Result<core::DeltaDecoder::Event> ev = decoder_.next(b, kOutBuf - out_len_);
-    if (!ev.is_ok()) return corrupt(ev.status().message());
-    switch (ev->kind) {
-      case core::DeltaDecoder::Kind::kNeedInput:
-        return Status::ok();
-      case core::DeltaDecoder::Kind::kEnd:
-        if (b.avail_in > 0) return corrupt("bytes after the delta's END");
-        return Status::ok();
-      case core::DeltaDecoder::Kind::kLiteral:
-        if (Status st = take(ev->data, ev->len); !st.is_ok()) return st;
-        break;
-      case core::DeltaDecoder::Kind::kCopy:
-        if (Status st = copy_from_basis(ev->pos, ev->len); !st.is_ok()) {
-          return st;
+  MIRRORFS_RETURN_IF_ERROR(check_write());
+  return feed(
+      bytes,
+      [&]() -> Result<size_t> {
+        if (out_len_ == kOutBuf) {
+          if (Status st = flush(); !st.is_ok()) return fail(st);
         }
-        break;
-    }
-  }
+        return kOutBuf - out_len_;
+      },
+      [&](const uint8_t* data, uint64_t len) {
+        return take(data, static_cast<size_t>(len));
+      },
+      [&](uint64_t pos, uint64_t len) { return copy_from_basis(pos, len); });
 }
 
 Status Writer::take(const uint8_t* data, size_t len) {
@@ -180,13 +152,7 @@ Status Writer::flush() {
 }
 
 Status Writer::finish(const wire::FileEnd& end) {
-  if (!failed_.is_ok()) return failed_;
-  if (finish_called_) {
-    return Status::invalid_argument("content of " + target_.path +
-                                    ": finish called twice");
-  }
-  finish_called_ = true;
-  if (!decoder_.at_end()) return corrupt("the delta ends before its END");
+  MIRRORFS_RETURN_IF_ERROR(start_finish());
   if (Status st = flush(); !st.is_ok()) return fail(st);
   if (produced_ != new_size_) {
     return corrupt("the delta makes " + std::to_string(produced_) +
@@ -206,19 +172,9 @@ Status Writer::finish(const wire::FileEnd& end) {
 Status Writer::install(const wire::FileEnd& end,
                        const core::ContentHash& hash) {
   const std::string& path = target_.path;
-  if (end.links.size() > wire::kMaxLinks) {
-    return Status::invalid_argument("content of " + path + ": over " +
-                                    std::to_string(wire::kMaxLinks) + " links");
-  }
-  // Links are resolved before anything changes, so a bad one refuses the
-  // whole update.
-  std::vector<Entry> links;
-  for (const std::string& l : end.links) {
-    if (l == path) continue;
-    Result<Entry> e = owner_->root().entry(l);
-    if (!e.is_ok()) return e.status();
-    links.push_back(std::move(*e));
-  }
+  Result<std::vector<Entry>> links =
+      resolve_links(owner_->root(), end.links, path);
+  if (!links.is_ok()) return links.status();
   wire::Attrs attrs = end.attrs;
   const bool set_owner = owner_->options().set_owner;
   UniqueFd old(::openat(target_.dir.get(), target_.name.c_str(),
@@ -234,21 +190,7 @@ Status Writer::install(const wire::FileEnd& end,
     }
     if (!S_ISREG(old_st.st_mode)) old.reset();  // a symlink, a node: replaced
   }
-  if (old.valid()) {
-    // What the content update itself does not send, the old file keeps.
-    if (!(attrs.valid & AttrPayload::kMode)) {
-      attrs.mode = old_st.st_mode;
-      attrs.valid |= AttrPayload::kMode;
-    }
-    if (!(attrs.valid & AttrPayload::kUid)) {
-      attrs.uid = old_st.st_uid;
-      attrs.valid |= AttrPayload::kUid;
-    }
-    if (!(attrs.valid & AttrPayload::kGid)) {
-      attrs.gid = old_st.st_gid;
-      attrs.valid |= AttrPayload::kGid;
-    }
-  }
+  if (old.valid()) attrs = keep_unsent(attrs, old_st);
   // Owner first (chown clears set-ID bits and security.capability), then
   // the old xattrs, then the mode (which also sets an ACL's mask), times.
   constexpr uint32_t kOwner = AttrPayload::kUid | AttrPayload::kGid;
@@ -282,24 +224,12 @@ Status Writer::install(const wire::FileEnd& end,
   }
   tmp_name_.clear();  // it is the target now: discard() must not unlink it
 
-  Status linked = link_names(links);
+  Status linked = link_names(owner_, tmp_.get(), path, *links);
   // Make the renames durable, even when a link failed.
-  std::set<std::pair<dev_t, ino_t>> synced;
-  Status sync_st;
-  auto sync = [&](const Entry& e) {
-    struct stat d;
-    if (::fstat(e.dir.get(), &d) == 0 &&
-        !synced.insert({d.st_dev, d.st_ino}).second) {
-      return;
-    }
-    Status s = sync_dir(e.dir.get(), owner_->root().fd(), e.path);
-    if (sync_st.is_ok()) sync_st = s;
-  };
-  sync(target_);
-  for (const Entry& e : links) sync(e);
+  Status sync_st = sync_dirs(owner_->root(), target_, *links);
 
   struct stat now;  // after the rename and links, which move ctime
-  if (::fstat(tmp_.get(), &now) == 0) owner_->remember(now, hash);
+  if (::fstat(tmp_.get(), &now) == 0) owner_->remember(now, hash, hasher_.leaves());
   struct stat gone;
   if (old.valid() && ::fstat(old.get(), &gone) == 0 && gone.st_nlink == 0) {
     owner_->note_gone(gone);
@@ -307,40 +237,6 @@ Status Writer::install(const wire::FileEnd& end,
   tmp_.reset();
   basis_.reset();
   return linked.is_ok() ? sync_st : linked;
-}
-
-// Makes each link a hard link to the new file (tmp_), atomically; tries
-// them all and returns the first error.
-Status Writer::link_names(const std::vector<Entry>& links) {
-  struct stat self;
-  if (::fstat(tmp_.get(), &self) != 0) {
-    return sys_error(errno, "stat new content of", target_.path);
-  }
-  const std::string src = fd_path(tmp_.get());
-  Status first;
-  for (const Entry& l : links) {
-    Result<std::optional<struct stat>> st = stat_entry(l);
-    Status s = st.status();
-    if (st.is_ok() && st->has_value() && (*st)->st_dev == self.st_dev &&
-        (*st)->st_ino == self.st_ino) {
-      continue;  // already this file
-    }
-    if (st.is_ok() && st->has_value() && S_ISDIR((*st)->st_mode)) {
-      s = Status(Code::kAlreadyExists,
-                 "link " + l.path + ": a directory is in the way", EEXIST);
-    } else if (st.is_ok()) {
-      s = create_and_replace(
-          l,
-          [&](int dir, const char* name) {
-            return ::linkat(AT_FDCWD, src.c_str(), dir, name,
-                            AT_SYMLINK_FOLLOW);
-          },
-          "link");
-      if (s.is_ok() && st->has_value()) owner_->note_gone(**st);
-    }
-    if (!s.is_ok() && first.is_ok()) first = s;
-  }
-  return first;
 }
 
 }  // namespace

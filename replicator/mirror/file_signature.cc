@@ -84,7 +84,7 @@ Result<wire::SigEnd> ApplierImpl::signature(
   end.exists = true;
   end.hash = hasher.finish();
   end.size = offset;
-  remember(st, end.hash);
+  remember(st, end.hash, hasher.leaves());
   return end;
 }
 

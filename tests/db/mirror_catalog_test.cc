@@ -58,7 +58,7 @@ TEST_F(MirrorCatalogTest, FileRowsPutReplaceForget) {
   auto c = open();
   ASSERT_TRUE(c);
   EXPECT_FALSE(c->file(42)->has_value());
-  MirrorFileRow row{42, 1000, 123456789012345678, 223456789012345678, {}};
+  MirrorFileRow row{42, 1000, 123456789012345678, 223456789012345678, {}, {}};
   row.hash.fill(0xab);
   ASSERT_TRUE(c->put_file(row).is_ok());
   auto got = c->file(42);
@@ -76,6 +76,51 @@ TEST_F(MirrorCatalogTest, FileRowsPutReplaceForget) {
   ASSERT_TRUE(c->forget_file(42).is_ok());
   EXPECT_FALSE(c->file(42)->has_value());
   ASSERT_TRUE(c->forget_file(42).is_ok());
+}
+
+TEST_F(MirrorCatalogTest, LeavesRoundTripAndBadLeavesAreCorrupt) {
+  auto c = open();
+  ASSERT_TRUE(c);
+  MirrorFileRow row{7, 3u << 20, 1, 2, {}, {}};
+  row.hash.fill(0x11);
+  row.leaves.resize(3);
+  for (size_t i = 0; i < 3; ++i) row.leaves[i].fill(static_cast<uint8_t>(i));
+  ASSERT_TRUE(c->put_file(row).is_ok());
+  EXPECT_EQ(**c->file(7), row);
+  row.leaves.clear();  // back to unknown
+  ASSERT_TRUE(c->put_file(row).is_ok());
+  EXPECT_EQ(**c->file(7), row);
+  c.reset();
+  {
+    auto db = Database::open(tmp_.file("mirror.db"), {});
+    ASSERT_TRUE(db.is_ok());
+    ASSERT_TRUE(
+        (*db)->exec("UPDATE files SET leaves = x'0102030405' WHERE ino = 7")
+            .is_ok());
+  }
+  c = open();
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->file(7).status().code(), Code::kCorrupt);
+}
+
+TEST_F(MirrorCatalogTest, MigratesVersionOneKeepingRowsWithUnknownLeaves) {
+  {
+    auto db = Database::open(tmp_.file("mirror.db"), {});
+    ASSERT_TRUE(db.is_ok());
+    ASSERT_TRUE(migrate_mirror_db(**db, 1).is_ok());
+    ASSERT_TRUE((*db)->exec("INSERT INTO mirror VALUES (1, 'old-id');"
+                            "INSERT INTO files VALUES (9, 5, 10, 20, "
+                            "x'" + std::string(64, 'a') + "')")
+                    .is_ok());
+  }
+  auto c = open("new-id");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->mirror_id(), "old-id");
+  auto got = c->file(9);
+  ASSERT_TRUE(got.is_ok() && got->has_value()) << got.status().to_string();
+  EXPECT_EQ((*got)->size, 5u);
+  EXPECT_EQ((*got)->hash[0], 0xaa);
+  EXPECT_TRUE((*got)->leaves.empty());
 }
 
 TEST_F(MirrorCatalogTest, RefusesNewerSchemaAndCorruptFile) {

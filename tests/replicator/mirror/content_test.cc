@@ -123,7 +123,7 @@ TEST_P(ContentTest, CatalogRowTrustedOnlyWhileStatMatches) {
     db::MirrorFileRow row{st.st_ino, static_cast<uint64_t>(st.st_size),
                           st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec,
                           st.st_ctim.tv_sec * 1000000000LL + st.st_ctim.tv_nsec,
-                          hash_of(to_bytes("claimed"))};
+                          hash_of(to_bytes("claimed")), {}};
     ASSERT_TRUE((*cat)->put_file(row).is_ok());
   }
   reopen();

@@ -1,0 +1,44 @@
+// What both content writers (the temporary-file writer of
+// content_writer.cc and the in-place writer of in_place_writer.cc) do
+// once the new content is in place and checked: attributes the update
+// does not send kept from the old file, FileEnd.links made hard links,
+// directories synced. Private to replicator/mirror/.
+#pragma once
+
+#include <sys/stat.h>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+#include "replicator/mirror/mirror_root.h"
+#include "replicator/wire/messages.h"
+
+namespace mirrorfs::replicator::mirror {
+
+class ApplierImpl;
+
+// Resolves end.links (other names of the file at `self`, which is
+// skipped) beneath ROOT, before anything changes, so a bad one refuses
+// the whole update. kInvalidArgument for more than wire::kMaxLinks.
+Result<std::vector<Entry>> resolve_links(const MirrorRoot& root,
+                                         const std::vector<std::string>& links,
+                                         std::string_view self);
+
+// `a` with mode, uid and gid filled in from `old` where a does not set
+// them: what a content update itself does not send, the old file keeps.
+wire::Attrs keep_unsent(const wire::Attrs& a, const struct stat& old);
+
+// Makes each link a hard link to the open file fd (named `path` in
+// messages), atomically, replacing what is there (never a directory);
+// notes replaced inodes gone. Tries them all; returns the first error.
+Status link_names(ApplierImpl* owner, int fd, std::string_view path,
+                  const std::vector<Entry>& links);
+
+// fsync of the directories of target and links, each directory once;
+// the first error.
+Status sync_dirs(const MirrorRoot& root, const Entry& target,
+                 const std::vector<Entry>& links);
+
+}  // namespace mirrorfs::replicator::mirror
