@@ -154,13 +154,14 @@ mounting failed), 3 internal.
 
 constexpr std::string_view kServe =
     R"(Usage: mirrorfs serve ROOT --listen HOST:PORT --state DIR --allow FINGERPRINT
-                      [--allow FINGERPRINT]...
+                      [--allow FINGERPRINT]... [--in-place-min SIZE]
 
 The mirror daemon. Accepts TLS 1.3 connections from replicators whose key
 fingerprint is allowed (checked during the handshake, before any request)
 and applies what they send beneath ROOT only: new content goes into a
 temporary file that is fsynced, checked against the sender's BLAKE2b and
-renamed over its target, so no reader ever sees a torn file. Runs in the
+renamed over its target, so no reader ever sees a torn file (large files
+changed in a few places excepted: see --in-place-min). Runs in the
 foreground and logs to standard error.
 
 Options:
@@ -172,8 +173,16 @@ Options:
   --allow FINGERPRINT    a replicator key allowed in ('sha256:<hex>', as
                          'mirrorfs keygen --state DIR' prints it on that
                          host); repeat for several
+  --in-place-min SIZE    files at least this large (default 64M) that
+                         changed in a few places are updated in place,
+                         through an undo log in DIR, instead of rebuilt
+                         in a temporary file (see below)
   -h, --help             show this help
 
+A large file updated in place (a dirty-range delta: a few changed ranges)
+is crash-safe — after a crash serve rolls it back from its undo log before
+serving — but a reader on the mirror may see it half updated while it is
+being written. Set --in-place-min above your largest file to never do so.
 Owners are applied only when serve runs as root.
 SIGTERM or SIGINT: stops accepting, lets sessions end, exits 0.
 Exit status: 0 stopped cleanly, 1 usage or environment (no ROOT, address in

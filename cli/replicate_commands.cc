@@ -78,8 +78,8 @@ Result<std::pair<std::string, std::string>> parse_named(std::string_view s,
   return std::make_pair(std::string(s.substr(0, eq)), std::string(s.substr(eq + 1)));
 }
 
-// "123", "10k", "5M", "1G" (powers of 1024).
-Result<uint64_t> parse_rate(std::string_view s) {
+// "123", "10k", "5M", "1G" (powers of 1024); `what` names it in errors.
+Result<uint64_t> parse_bytes(std::string_view s, const std::string& what) {
   uint64_t mult = 1;
   std::string digits(s);
   if (!digits.empty()) {
@@ -92,12 +92,10 @@ Result<uint64_t> parse_rate(std::string_view s) {
   }
   if (digits.empty() || digits.size() > 12 ||
       digits.find_first_not_of("0123456789") != std::string::npos) {
-    return Status::invalid_argument("'" + std::string(s) +
-                                    "' is not a rate in bytes/s (e.g. 500k, 10M)");
+    return Status::invalid_argument("'" + std::string(s) + "' is not " + what +
+                                    " (e.g. 500k, 10M)");
   }
-  const uint64_t v = std::stoull(digits) * mult;
-  if (v == 0) return Status::invalid_argument("--bwlimit must be above 0");
-  return v;
+  return std::stoull(digits) * mult;
 }
 
 // Runs getopt_long over argv; `handle` gets each option and returns an
@@ -130,6 +128,7 @@ int run_serve_command(int argc, char** argv) {
       {"listen", required_argument, nullptr, 'l'},
       {"state", required_argument, nullptr, 's'},
       {"allow", required_argument, nullptr, 'a'},
+      {"in-place-min", required_argument, nullptr, 'i'},
       {"help", no_argument, nullptr, 'h'},
       {nullptr, 0, nullptr, 0},
   };
@@ -143,6 +142,11 @@ int run_serve_command(int argc, char** argv) {
       Result<std::string> fp = replicator::tls::parse_fingerprint(arg);
       if (!fp.is_ok()) return usage_error("serve", fp.status().message(), hint);
       opt.allowed.push_back(*fp);
+    }
+    if (c == 'i') {
+      Result<uint64_t> v = parse_bytes(arg, "a size in bytes");
+      if (!v.is_ok()) return usage_error("serve", "--in-place-min: " + v.status().message(), hint);
+      opt.applier.in_place_min_size = *v;
     }
     return -1;
   });
@@ -182,7 +186,8 @@ int run_replicate_command(int argc, char** argv) {
     if (c == 's') opt.state_dir = arg;
     if (c == 'o') opt.once = true;
     if (c == 'b') {
-      Result<uint64_t> r = parse_rate(arg);
+      Result<uint64_t> r = parse_bytes(arg, "a rate in bytes/s");
+      if (r.is_ok() && *r == 0) r = Status::invalid_argument("--bwlimit must be above 0");
       if (!r.is_ok()) return usage_error("replicate", "--bwlimit: " + r.status().message(), hint);
       opt.bwlimit = *r;
     }

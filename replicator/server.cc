@@ -220,7 +220,7 @@ Status run_server(const ServeOptions& opt, const std::atomic<bool>& stop) {
     return Status::invalid_argument("no --allow FINGERPRINT: nobody could connect");
   }
   MIRRORFS_ASSIGN_OR_RETURN(ctx, tls::make_server_context(identity, opt.allowed));
-  MIRRORFS_ASSIGN_OR_RETURN(applier, mirror::Applier::open(opt.root, opt.state_dir));
+  MIRRORFS_ASSIGN_OR_RETURN(applier, mirror::Applier::open(opt.root, opt.state_dir, opt.applier));
   uint16_t port = 0;
   MIRRORFS_ASSIGN_OR_RETURN(listen_fd, listen_on(opt.host, opt.port, &port));
   log_info(std::string(created ? "created key " : "key ") + identity.fingerprint +

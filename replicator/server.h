@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "replicator/mirror/applier.h"
 
 namespace mirrorfs::replicator {
 
@@ -20,6 +21,7 @@ struct ServeOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 0;      // 0: any free port (tests read it back)
   std::vector<std::string> allowed;  // client fingerprints
+  mirror::ApplierOptions applier;
   // Called once listening, with the port bound (tests use it).
   std::function<void(uint16_t)> on_listening;
 };

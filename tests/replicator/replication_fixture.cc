@@ -68,6 +68,7 @@ void ReplicationTest::start_serve(const std::vector<std::string>& allow) {
     args.push_back("--allow");
     args.push_back(a);
   }
+  args.insert(args.end(), serve_args_.begin(), serve_args_.end());
   const pid_t pid = ::fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {

@@ -26,6 +26,7 @@ class ReplicationTest : public fs::testing::MountTest {
   // Starts serve on mirror_ (allowing `allow`, by default this host's
   // replicator key) and waits until it listens; sets port_.
   void start_serve(const std::vector<std::string>& allow = {});
+  std::vector<std::string> serve_args_;  // more options for serve
   void stop_serve();
   // `mirrorfs replicate --once` to the one mirror "m"; returns its exit
   // status and output. `pin` defaults to the mirror's key.

@@ -177,6 +177,38 @@ TEST_F(ReplicationTest, WritesThroughTheMountShipOnlyTheBytesWritten) {
   EXPECT_EQ(a.st_ino, l.st_ino) << "the hard link was broken on the mirror";
 }
 
+// A large file changed in a few places is updated in place on the mirror
+// (same inode, only the changed ranges written, through the undo log), and
+// ends identical.
+TEST_F(ReplicationTest, LargeFilesChangedInFewPlacesAreUpdatedInPlace) {
+  const size_t kSize = 6u << 20;
+  write_file(b("vm.img"), random_text(kSize, 6));
+  mount();
+  serve_args_ = {"--in-place-min", "1M"};
+  ASSERT_NO_FATAL_FAILURE(start_serve());
+  auto [c0, o0] = replicate_once();
+  ASSERT_EQ(c0, 0) << o0;
+  struct stat before;
+  ASSERT_EQ(::stat((mirror_ + "/vm.img").c_str(), &before), 0);
+  const int fd = ::open(m("vm.img").c_str(), O_WRONLY);
+  ASSERT_GE(fd, 0);
+  for (off_t off : {off_t{4096}, off_t{3 << 20}, off_t{kSize - 100}}) {
+    ASSERT_EQ(::pwrite(fd, "in place!", 9, off), 9);
+  }
+  ASSERT_EQ(::ftruncate(fd, kSize + 5000), 0);
+  ASSERT_EQ(::close(fd), 0);
+  auto [c1, o1] = replicate_once();
+  ASSERT_EQ(c1, 0) << o1;
+  struct stat after;
+  ASSERT_EQ(::stat((mirror_ + "/vm.img").c_str(), &after), 0);
+  EXPECT_EQ(after.st_ino, before.st_ino) << "rebuilt in a temporary, not updated in place";
+  EXPECT_EQ(compare_trees(b(), mirror_, /*mtimes=*/true), "");
+  // Nothing of the undo log is left behind.
+  for (const auto& e : std::filesystem::recursive_directory_iterator(mirror_state_)) {
+    EXPECT_EQ(e.path().filename().string().find("undo"), std::string::npos) << e.path();
+  }
+}
+
 // Security: a mirror that does not know our key refuses us during the
 // handshake; a mirror whose key is not the pinned one is refused by us.
 // Either way nothing reaches the mirror's root.
