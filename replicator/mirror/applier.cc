@@ -101,6 +101,7 @@ Result<uint64_t> ApplierImpl::applied_seq(std::string_view client) {
 
 Status ApplierImpl::barrier(std::string_view client, uint64_t seq) {
   MIRRORFS_RETURN_IF_ERROR(check_client(client));
+  drop_kept();  // the batch that replaced them is over
   // Data first, then the record that it is there.
   if (::syncfs(root_->fd()) != 0) {
     return sys_error(errno, "syncfs", root_->path());
@@ -201,25 +202,40 @@ Result<BeginResult> ApplierImpl::begin_file(std::string_view client,
                   "content update of " + fb.path + ": it is a directory",
                   EISDIR);
   }
+  auto writer_over = [&](UniqueFd basis) -> Result<BeginResult> {
+    Result<std::unique_ptr<ContentWriter>> w =
+        start_content_writer(this, std::move(*target), std::move(basis), fb.new_size);
+    if (!w.is_ok()) return w.status();
+    BeginResult out;
+    out.writer = std::move(*w);
+    return out;
+  };
+  // Not at basis_path: a file an earlier operation of the batch removed
+  // may still be at hand (keep_replaced).
+  auto kept_or = [&](BeginResult mismatch) -> Result<BeginResult> {
+    UniqueFd kept = take_kept(fb.basis_hash);
+    if (!kept.valid()) return mismatch;
+    return writer_over(std::move(kept));
+  };
   UniqueFd basis;
   if (fb.has_basis) {
     BeginResult mismatch;
     mismatch.mismatch = wire::BasisMismatch{};
     Result<Entry> be = root_->entry(fb.basis_path);
     if (!be.is_ok()) {
-      if (be.status().code() == Code::kNotFound) return mismatch;
+      if (be.status().code() == Code::kNotFound) return kept_or(std::move(mismatch));
       return be.status();
     }
     struct stat bst;
     Result<std::optional<UniqueFd>> fd = open_regular(*be, &bst);
     if (!fd.is_ok()) return fd.status();
-    if (!fd->has_value()) return mismatch;
+    if (!fd->has_value()) return kept_or(std::move(mismatch));
     Result<core::ContentHash> h = hash_of((*fd)->get(), bst, fb.basis_path);
     if (!h.is_ok()) return h.status();
     if (*h != fb.basis_hash) {
       mismatch.mismatch->exists = true;
       mismatch.mismatch->actual_hash = *h;
-      return mismatch;
+      return kept_or(std::move(mismatch));
     }
     if (std::optional<db::MirrorFileRow> row = in_place_row(fb, bst)) {
       // Read-write on the same inode, or the ordinary writer after all.
@@ -239,12 +255,40 @@ Result<BeginResult> ApplierImpl::begin_file(std::string_view client,
     }
     basis = std::move(**fd);
   }
-  Result<std::unique_ptr<ContentWriter>> w = start_content_writer(
-      this, std::move(*target), std::move(basis), fb.new_size);
-  if (!w.is_ok()) return w.status();
-  BeginResult out;
-  out.writer = std::move(*w);
-  return out;
+  return writer_over(std::move(basis));
+}
+
+void ApplierImpl::keep_replaced(const Entry& e, const struct stat& st) {
+  if (!S_ISREG(st.st_mode) || st.st_nlink > 1) return;
+  const std::optional<db::MirrorFileRow> row = valid_row(st);
+  if (!row) return;
+  UniqueFd fd(::openat(e.dir.get(), e.name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  struct stat now;
+  if (!fd.valid() || ::fstat(fd.get(), &now) != 0 || now.st_ino != st.st_ino ||
+      ctime_ns(now) != ctime_ns(st)) {
+    return;
+  }
+  std::lock_guard<std::mutex> lock(kept_mu_);
+  if (kept_.size() >= kMaxKept) kept_.pop_front();
+  kept_.push_back(Kept{row->hash, std::move(fd)});
+}
+
+UniqueFd ApplierImpl::take_kept(const wire::Hash& hash) {
+  std::lock_guard<std::mutex> lock(kept_mu_);
+  for (auto it = kept_.begin(); it != kept_.end(); ++it) {
+    if (it->hash == hash) {
+      // Unlinked with its last name: nothing can have changed it since.
+      UniqueFd fd = std::move(it->fd);
+      kept_.erase(it);
+      return fd;
+    }
+  }
+  return UniqueFd();
+}
+
+void ApplierImpl::drop_kept() {
+  std::lock_guard<std::mutex> lock(kept_mu_);
+  kept_.clear();
 }
 
 }  // namespace mirrorfs::replicator::mirror

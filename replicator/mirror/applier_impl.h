@@ -6,6 +6,7 @@
 
 #include <sys/stat.h>
 
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -72,6 +73,14 @@ class ApplierImpl : public Applier {
   // Called after a name of the inode whose lstat before was `st` went
   // away: drops its catalog row if that was its last name.
   void note_gone(const struct stat& st);
+  // A regular file about to lose its last name, whose content the catalog
+  // knows, stays at hand (an open descriptor, up to kMaxKept of them)
+  // until the next barrier: it is the likely basis of what takes its name
+  // (an editor's save-by-rename, unlink + create). take_kept hands one
+  // out by content hash (an invalid fd if none).
+  void keep_replaced(const Entry& e, const struct stat& st);
+  UniqueFd take_kept(const wire::Hash& hash);
+  void drop_kept();
 
  private:
   // path's entry, or ROOT itself for "." (setattr and xattrs only).
@@ -98,6 +107,13 @@ class ApplierImpl : public Applier {
 
   const std::unique_ptr<MirrorRoot> root_;
   const UniqueFd state_dir_;
+  struct Kept {
+    core::ContentHash hash;
+    UniqueFd fd;
+  };
+  static constexpr size_t kMaxKept = 64;
+  std::mutex kept_mu_;
+  std::deque<Kept> kept_;  // oldest first
   std::mutex mu_;  // guards catalog_ and applied_
   const std::unique_ptr<db::MirrorCatalog> catalog_;
   std::map<std::string, uint64_t, std::less<>> applied_;  // cache of seqs

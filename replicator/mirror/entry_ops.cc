@@ -217,6 +217,7 @@ Status ApplierImpl::do_unlink(const wire::EntryOp& op, bool dir) {
   Result<std::optional<struct stat>> st = stat_entry(*e);
   if (!st.is_ok()) return st.status();
   if (!st->has_value()) return Status::ok();
+  if (!dir) keep_replaced(*e, **st);
   if (::unlinkat(e->dir.get(), e->name.c_str(), dir ? AT_REMOVEDIR : 0) != 0) {
     if (errno == ENOENT) return Status::ok();
     return sys_error(errno, what, op.path);
@@ -254,6 +255,7 @@ Status ApplierImpl::do_rename(const wire::EntryOp& op) {
   // NOREPLACE is applied as a plain rename: the source checked the target
   // was absent, and the mirror converges on the source's state.
   const unsigned flags = (op.flags & kExchange) ? RENAME_EXCHANGE : 0;
+  if (!flags && dst->has_value() && !same_inode(*src, **dst)) keep_replaced(*to, **dst);
   if (::renameat2(from->dir.get(), from->name.c_str(), to->dir.get(),
                   to->name.c_str(), flags) != 0) {
     return sys_error(errno, "rename", op.path + " to " + op.path2);

@@ -209,6 +209,37 @@ TEST_F(ReplicationTest, LargeFilesChangedInFewPlacesAreUpdatedInPlace) {
   }
 }
 
+// Editors save by writing a new file and renaming it over the old one
+// (or by unlink + create): the mirror's copy of the file it replaced is
+// the basis, so only the edit crosses the wire, not the whole file.
+TEST_F(ReplicationTest, SaveByRenameIsSentAsADeltaAgainstTheReplacedFile) {
+  const size_t kSize = 2u << 20;
+  std::string text = random_text(kSize, 8);
+  write_file(b("notes.txt"), text);
+  mount();
+  ASSERT_NO_FATAL_FAILURE(start_serve());
+  auto [c0, o0] = replicate_once();
+  ASSERT_EQ(c0, 0) << o0;
+  for (const bool by_rename : {true, false}) {
+    SCOPED_TRACE(by_rename ? "rename over" : "unlink + create");
+    const uint64_t sent_before = json_number(status_json(), "bytes_sent");
+    text.insert(kSize / 3, "a line the editor added\n");
+    text.replace(kSize / 2, 10, "EDITED....");
+    if (by_rename) {
+      write_file(m("notes.txt.swp"), text);
+      ASSERT_EQ(::rename(m("notes.txt.swp").c_str(), m("notes.txt").c_str()), 0);
+    } else {
+      ASSERT_EQ(::unlink(m("notes.txt").c_str()), 0);
+      write_file(m("notes.txt"), text);
+    }
+    auto [c, o] = replicate_once();
+    ASSERT_EQ(c, 0) << o;
+    const uint64_t sent = json_number(status_json(), "bytes_sent") - sent_before;
+    EXPECT_LT(sent, kSize / 20) << "the whole file was sent again";
+    EXPECT_EQ(compare_trees(b(), mirror_, /*mtimes=*/true), "");
+  }
+}
+
 // Security: a mirror that does not know our key refuses us during the
 // handshake; a mirror whose key is not the pinned one is refused by us.
 // Either way nothing reaches the mirror's root.

@@ -293,5 +293,36 @@ TEST_P(ContentTest, TargetDirectoryOrMissingParentIsAnError) {
   EXPECT_EQ(list(), (std::vector<std::string>{"d"}));
 }
 
+// Save-by-rename: the file a rename (or an unlink) removed stays at hand
+// until the next barrier, as the basis of the file that took its name,
+// found by content hash. After the barrier it is gone.
+TEST_P(ContentTest, WhatARenameReplacedIsTheBasisOfWhatTookItsName) {
+  const Bytes old = random_bytes(300000, 7);
+  ASSERT_TRUE(put_content("doc", old).is_ok());
+  Bytes edited = old;
+  edited[1000] ^= 1;
+  edited.insert(edited.begin() + 5000, 10, 0x42);
+  for (const bool by_unlink : {false, true}) {
+    SCOPED_TRACE(by_unlink ? "unlink + create" : "rename over");
+    if (by_unlink) {
+      ASSERT_TRUE(apply(op(wire::Type::kUnlink, "doc")).is_ok());
+      ASSERT_TRUE(put_content("doc", {9}).is_ok());
+    } else {
+      ASSERT_TRUE(put_content("doc.tmp", {1, 2, 3}).is_ok());
+      ASSERT_TRUE(apply(op(wire::Type::kRename, "doc.tmp", "doc")).is_ok());
+    }
+    Status s = put_content("doc", edited, &old, "doc");
+    ASSERT_TRUE(s.is_ok()) << s.message();
+    EXPECT_TRUE(read_file("doc") == edited);
+    // Handed out once: the same basis again is a mismatch.
+    EXPECT_EQ(put_content("doc", old, &old, "doc").message(), "basis mismatch");
+    ASSERT_TRUE(put_content("doc", old).is_ok());
+  }
+  ASSERT_TRUE(put_content("doc.tmp", {1}).is_ok());
+  ASSERT_TRUE(apply(op(wire::Type::kRename, "doc.tmp", "doc")).is_ok());
+  ASSERT_TRUE(applier_->barrier(kClient, seq_).is_ok());
+  EXPECT_EQ(put_content("doc", edited, &old, "doc").message(), "basis mismatch");
+}
+
 }  // namespace
 }  // namespace mirrorfs::replicator::mirror::testing
