@@ -47,8 +47,12 @@ class BatchSender {
       MIRRORFS_RETURN_IF_ERROR(choose_basis(slots[i]));
     }
     for (ContentSlot& slot : slots) MIRRORFS_RETURN_IF_ERROR(send(slot));
-    MIRRORFS_RETURN_IF_ERROR(send_attrs());
-    MIRRORFS_RETURN_IF_ERROR(barrier());
+    // Every entry op and content update is answered as it is applied, so
+    // the answers (and basis mismatches) are known before the attribute
+    // fixes go: those must come after every content update, retried ones
+    // included — a file replaced on the mirror moves its directory's
+    // mtime — and before the one Barrier, after which the mirror drops
+    // anything at or below this batch's seq as a replay.
     std::vector<ContentSlot*> retry;
     MIRRORFS_RETURN_IF_ERROR(collect(slots, &retry));
     if (!retry.empty()) {
@@ -65,7 +69,6 @@ class BatchSender {
         MIRRORFS_RETURN_IF_ERROR(send(*slot));
         again.push_back(std::move(*slot));
       }
-      MIRRORFS_RETURN_IF_ERROR(barrier());
       std::vector<ContentSlot*> twice;
       MIRRORFS_RETURN_IF_ERROR(collect(again, &twice));
       for (ContentSlot* slot : twice) {
@@ -73,6 +76,10 @@ class BatchSender {
                     slot->job->path + ": the mirror's copy keeps changing");
       }
     }
+    MIRRORFS_RETURN_IF_ERROR(send_attrs());
+    MIRRORFS_RETURN_IF_ERROR(barrier());
+    std::vector<ContentSlot> none;
+    MIRRORFS_RETURN_IF_ERROR(collect(none, nullptr));
     out_.acked = std::min(acked_, bound_);
     return std::move(out_);
   }
@@ -252,7 +259,7 @@ class BatchSender {
   }
 
   Status collect(std::vector<ContentSlot>& slots, std::vector<ContentSlot*>* retry) {
-    // Every answer is in: the Barrier's came after them.
+    // REQUIRES: retry non-null unless slots is empty.
     for (const auto& [id, op] : ops_) {
       MIRRORFS_ASSIGN_OR_RETURN(answers, ctx_.session->wait(id, kAnswerTimeout));
       if (const auto* err = std::get_if<wire::Error>(&answers.back().body)) {
