@@ -31,11 +31,13 @@ int FaultTest::millis(int lo, int hi) {
   return lo + static_cast<int>(rng_() % static_cast<unsigned>(hi - lo + 1));
 }
 
-void FaultTest::expect_converged(const CheckOptions& opt) {
+void FaultTest::expect_converged(const CheckOptions& opt, bool versioned) {
   auto [code, out] = replicate_once();
   ASSERT_EQ(code, 0) << out;
   EXPECT_EQ(fs::testing::compare_trees(b(), mirror_, /*mtimes=*/true), "");
-  EXPECT_EQ(check_tree(mirror_, opt, /*finished=*/true), "");
+  CheckOptions check = opt;
+  check.contents = versioned;
+  EXPECT_EQ(check_tree(mirror_, check, /*finished=*/true), "");
 }
 
 }  // namespace mirrorfs::replicator::testing

@@ -30,8 +30,9 @@ class FaultTest : public ReplicationTest {
   // A random duration in [lo, hi] milliseconds, from rng_.
   int millis(int lo, int hi);
   // `replicate --once` exits 0 and the mirror equals BACKING (content,
-  // mtimes, ...), holds no temporary and no torn file.
-  void expect_converged(const CheckOptions& opt = {});
+  // mtimes, ...) and holds no temporary; with `versioned` (every file
+  // written by a FaultWorkload), no torn file either.
+  void expect_converged(const CheckOptions& opt = {}, bool versioned = true);
 
   unsigned seed_ = 0;  // printed on failure with how to replay it
   std::mt19937 rng_;

@@ -129,7 +129,7 @@ TEST_F(FaultTest, FileChangedOnMirrorIsDetectedAndRepaired) {
 
   ASSERT_NO_FATAL_FAILURE(scribble(mirror_ + "/a", 1 << 20, 4096, '#'));
   ASSERT_NO_FATAL_FAILURE(scribble(m("a"), 2 << 20, 4096, '@'));
-  ASSERT_NO_FATAL_FAILURE(expect_converged());
+  ASSERT_NO_FATAL_FAILURE(expect_converged({}, /*versioned=*/false));
   const std::string log = read_text(mirror_state_ + "/serve.log");
   EXPECT_NE(log.find("basis mismatch: a is not"), std::string::npos) << log;
   const uint64_t sent = json_number(status_json(), "bytes_sent") - sent_before;
@@ -149,7 +149,7 @@ TEST_F(FaultTest, FileDeletedOnMirrorIsDetectedAndRepaired) {
 
   ASSERT_EQ(::unlink((mirror_ + "/d/b").c_str()), 0);
   ASSERT_NO_FATAL_FAILURE(scribble(m("d/b"), 4096, 100, '@'));
-  ASSERT_NO_FATAL_FAILURE(expect_converged());
+  ASSERT_NO_FATAL_FAILURE(expect_converged({}, /*versioned=*/false));
   const std::string log = read_text(mirror_state_ + "/serve.log");
   EXPECT_NE(log.find("basis mismatch: d/b is missing"), std::string::npos) << log;
 }

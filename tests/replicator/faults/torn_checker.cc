@@ -54,7 +54,7 @@ std::string walk(const std::string& dir, const CheckOptions& opt, bool finished,
     if (type == DT_DIR) {
       std::string r = walk(path, opt, finished, checked, stop);
       if (!r.empty()) return r;
-    } else if (type == DT_REG && read_regular(path, &content)) {
+    } else if (type == DT_REG && opt.contents && read_regular(path, &content)) {
       if (checked != nullptr) ++*checked;
       std::string why = check_content(content, opt);
       if (!why.empty()) return path + ": " + why;

@@ -45,6 +45,9 @@ struct CheckOptions {
   // only at a chunk's end): what a write() interrupted by SIGKILL of the
   // mount leaves in BACKING, so a state that existed on the source.
   bool allow_page_cuts = false;
+  // false: check_tree() (torn_checker.h) looks for leftover temporaries
+  // only, for trees that hold files not written as versions.
+  bool contents = true;
 };
 
 // "" if `data` is one of the states listed above, else why not.
