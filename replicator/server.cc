@@ -142,7 +142,14 @@ class Session {
       if (writer_) return Status::corrupt("FileBegin inside another file's update");
       Result<mirror::BeginResult> r = applier_.begin_file(client_, *fb);
       if (!r.is_ok()) return skip(id, error_message(id, r.status()), r.status());
-      if (r->mismatch) return skip(id, wire::Message{id, *r->mismatch}, Status::ok());
+      if (r->mismatch) {
+        // Changed or removed on the mirror behind our back: worth a line,
+        // the replicator repairs it from the mirror's own signature.
+        log_info("basis mismatch: " + (fb->has_basis ? fb->basis_path : fb->path) +
+                 (r->mismatch->exists ? " is not" : " is missing, not") +
+                 " the version the replicator has; it resends against what is here");
+        return skip(id, wire::Message{id, *r->mismatch}, Status::ok());
+      }
       writer_ = std::move(r->writer);
       writer_id_ = id;
       return Status::ok();
