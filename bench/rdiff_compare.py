@@ -59,7 +59,7 @@ def fs_type(path):
     return kind
 
 
-def pick_workdir(arg):
+def pick_workdir(arg, prefix="rdiff_compare."):
     """A fresh directory on a real disk: /tmp unless it is tmpfs or on
     another device than the repository, else under <repo>/build."""
     if arg:
@@ -75,7 +75,7 @@ def pick_workdir(arg):
     if fs_type(base) in ("tmpfs", "ramfs"):
         print(f"warning: {base} is {fs_type(base)}: timings will not include "
               "disk writes", file=sys.stderr)
-    return tempfile.mkdtemp(prefix="rdiff_compare.", dir=base)
+    return tempfile.mkdtemp(prefix=prefix, dir=base)
 
 
 def warm(*paths):
@@ -252,9 +252,14 @@ def table(rows):
             f"{ds[1] / ds[0]:.3f}" if ds and ds[0] else "",
             f"{r['r'].peak_mib():.1f}", f"{r['m'].peak_mib():.1f}",
             r.get("note", "")))
+    return align(head, lines, (0, 1, len(head) - 1))
+
+
+def align(head, lines, text_cols):
+    """A plain-text table: columns in text_cols left-aligned, the rest
+    (numbers) right-aligned. Shared with replication_bench.py."""
     widths = [max(len(h), *(len(l[i]) for l in lines)) if lines else len(h)
               for i, h in enumerate(head)]
-    text_cols = (0, 1, len(head) - 1)  # left-aligned; numbers right
     out = []
     for l in [head] + lines:
         out.append("  ".join(c.ljust(w) if i in text_cols else c.rjust(w)
