@@ -78,6 +78,18 @@ def pick_workdir(arg, prefix="rdiff_compare."):
     return tempfile.mkdtemp(prefix=prefix, dir=base)
 
 
+def workdir_with_room(arg, need, prog):
+    """pick_workdir(arg) named after prog; exits with a message naming prog
+    if it has less than need bytes free."""
+    workdir = pick_workdir(arg, prefix=prog + ".")
+    free = shutil.disk_usage(workdir).free
+    if free < need:
+        shutil.rmtree(workdir)
+        sys.exit(f"{prog}: {workdir} has {free // MIB} MiB free, "
+                 f"need about {need // MIB} MiB")
+    return workdir
+
+
 def warm(*paths):
     """Reads files into the page cache (and through the CPU once)."""
     buf = bytearray(8 * MIB)
@@ -310,14 +322,9 @@ def main():
     if not shutil.which(tools.rdiff):
         sys.exit(f"rdiff_compare: {a.rdiff} not found (apt-get install rdiff)")
 
-    workdir = pick_workdir(a.workdir)
     # old, new, two signatures, three deltas, one patched output at a time
-    need = 4 * a.size_mib * MIB + 64 * MIB
-    free = shutil.disk_usage(workdir).free
-    if free < need:
-        shutil.rmtree(workdir)
-        sys.exit(f"rdiff_compare: {workdir} has {free // MIB} MiB free, "
-                 f"need about {need // MIB} MiB")
+    workdir = workdir_with_room(a.workdir, 4 * a.size_mib * MIB + 64 * MIB,
+                                "rdiff_compare")
     names = a.only or WORKLOADS
     print(f"rdiff_compare: {tools.rdiff} vs {tools.mirrorfs}\n"
           f"  size {a.size_mib} MiB, repeat {a.repeat}, seed {a.seed}, "

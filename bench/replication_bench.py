@@ -61,7 +61,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from rdiff_compare import (DEFAULT_WORKLOADS, MIB, BenchError, align,  # noqa: E402
-                           find_mirrorfs, fs_type, pick_workdir, warm)
+                           find_mirrorfs, fs_type, warm, workdir_with_room)
 
 FILE_WORKLOADS = ["scattered", "insert", "append", "unrelated", "textedit"]
 WORKLOADS = FILE_WORKLOADS + ["tree"]
@@ -636,14 +636,9 @@ def parse_args():
 
 def main():
     a = parse_args()
-    work = pick_workdir(a.workdir, prefix="replication_bench.")
     # gen (old + new), BACKING + mirror, rsync's src + module
-    need = 6 * a.size_mib * MIB + 256 * MIB
-    free = shutil.disk_usage(work).free
-    if free < need:
-        shutil.rmtree(work)
-        sys.exit(f"replication_bench: {work} has {free // MIB} MiB free, "
-                 f"need about {need // MIB} MiB")
+    work = workdir_with_room(a.workdir, 6 * a.size_mib * MIB + 256 * MIB,
+                             "replication_bench")
     rsync_version = sh(["rsync", "--version"]).splitlines()[0]
     print(f"replication_bench: {a.mirrorfs} vs {rsync_version}\n"
           f"  size {a.size_mib} MiB, runs {a.runs} (medians), seed {a.seed}, "
