@@ -59,6 +59,7 @@ import sys
 import threading
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ in the checkout
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from rdiff_compare import (DEFAULT_WORKLOADS, MIB, BenchError, align,  # noqa: E402
                            find_mirrorfs, fs_type, warm, workdir_with_room)
