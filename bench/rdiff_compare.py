@@ -59,7 +59,7 @@ def fs_type(path):
     return kind
 
 
-def pick_workdir(arg):
+def pick_workdir(arg, prefix="rdiff_compare."):
     """A fresh directory on a real disk: /tmp unless it is tmpfs or on
     another device than the repository, else under <repo>/build."""
     if arg:
@@ -75,7 +75,19 @@ def pick_workdir(arg):
     if fs_type(base) in ("tmpfs", "ramfs"):
         print(f"warning: {base} is {fs_type(base)}: timings will not include "
               "disk writes", file=sys.stderr)
-    return tempfile.mkdtemp(prefix="rdiff_compare.", dir=base)
+    return tempfile.mkdtemp(prefix=prefix, dir=base)
+
+
+def workdir_with_room(arg, need, prog):
+    """pick_workdir(arg) named after prog; exits with a message naming prog
+    if it has less than need bytes free."""
+    workdir = pick_workdir(arg, prefix=prog + ".")
+    free = shutil.disk_usage(workdir).free
+    if free < need:
+        shutil.rmtree(workdir)
+        sys.exit(f"{prog}: {workdir} has {free // MIB} MiB free, "
+                 f"need about {need // MIB} MiB")
+    return workdir
 
 
 def warm(*paths):
@@ -252,9 +264,14 @@ def table(rows):
             f"{ds[1] / ds[0]:.3f}" if ds and ds[0] else "",
             f"{r['r'].peak_mib():.1f}", f"{r['m'].peak_mib():.1f}",
             r.get("note", "")))
+    return align(head, lines, (0, 1, len(head) - 1))
+
+
+def align(head, lines, text_cols):
+    """A plain-text table: columns in text_cols left-aligned, the rest
+    (numbers) right-aligned. Shared with replication_bench.py."""
     widths = [max(len(h), *(len(l[i]) for l in lines)) if lines else len(h)
               for i, h in enumerate(head)]
-    text_cols = (0, 1, len(head) - 1)  # left-aligned; numbers right
     out = []
     for l in [head] + lines:
         out.append("  ".join(c.ljust(w) if i in text_cols else c.rjust(w)
@@ -305,14 +322,9 @@ def main():
     if not shutil.which(tools.rdiff):
         sys.exit(f"rdiff_compare: {a.rdiff} not found (apt-get install rdiff)")
 
-    workdir = pick_workdir(a.workdir)
     # old, new, two signatures, three deltas, one patched output at a time
-    need = 4 * a.size_mib * MIB + 64 * MIB
-    free = shutil.disk_usage(workdir).free
-    if free < need:
-        shutil.rmtree(workdir)
-        sys.exit(f"rdiff_compare: {workdir} has {free // MIB} MiB free, "
-                 f"need about {need // MIB} MiB")
+    workdir = workdir_with_room(a.workdir, 4 * a.size_mib * MIB + 64 * MIB,
+                                "rdiff_compare")
     names = a.only or WORKLOADS
     print(f"rdiff_compare: {tools.rdiff} vs {tools.mirrorfs}\n"
           f"  size {a.size_mib} MiB, repeat {a.repeat}, seed {a.seed}, "
