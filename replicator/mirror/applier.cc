@@ -111,17 +111,7 @@ Status ApplierImpl::barrier(std::string_view client, uint64_t seq) {
 
 Result<core::ContentHash> ApplierImpl::hash_of(int fd, const struct stat& st,
                                                std::string_view path) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    Result<std::optional<db::MirrorFileRow>> row = catalog_->file(st.st_ino);
-    if (row.is_ok() && row->has_value()) {
-      const db::MirrorFileRow& r = **row;
-      if (r.size == static_cast<uint64_t>(st.st_size) &&
-          r.mtime_ns == mtime_ns(st) && r.ctime_ns == ctime_ns(st)) {
-        return r.hash;
-      }
-    }
-  }
+  if (std::optional<core::ContentHash> known = known_hash(st)) return *known;
   Result<core::ContentHash> h = core::content_hash_fd(fd);
   if (!h.is_ok()) {
     return Status(h.status().code(),

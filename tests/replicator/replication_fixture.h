@@ -1,12 +1,15 @@
-// End-to-end replication, with real processes: a mount (MountTest), a
-// `mirrorfs serve` on 127.0.0.1 with its own state and root, and
-// `mirrorfs replicate` runs. Keys are made with `mirrorfs keygen`, as a
-// user would. The serve daemon is killed at TearDown; its log is printed
+// End-to-end replication, with real processes: a mount (MountTest), one
+// or more `mirrorfs serve` on 127.0.0.1, each with its own state and root,
+// and `mirrorfs replicate` runs (--once, or in the background). Keys are
+// made with `mirrorfs keygen`, as a user would. Every serve and a
+// background replicate are killed at TearDown; their logs are printed
 // when a test fails.
 #pragma once
 
 #include <sys/types.h>
 
+#include <functional>
+#include <list>
 #include <string>
 #include <utility>
 #include <vector>
@@ -17,6 +20,15 @@ namespace mirrorfs::replicator::testing {
 
 using fs::testing::run_mirrorfs;
 
+// One mirror: a serve process with its ROOT and state directory.
+struct Serve {
+  std::string name{};             // the replicator's name for it
+  std::string root{}, state{};    // ROOT and --state of serve
+  std::string fp{};               // its key, "sha256:..."
+  uint16_t port = 0;        // while it listens
+  pid_t pid = -1;           // while it runs
+};
+
 class ReplicationTest : public fs::testing::MountTest {
  protected:
   void SetUp() override;
@@ -25,8 +37,8 @@ class ReplicationTest : public fs::testing::MountTest {
 
   // Starts serve on mirror_ (allowing `allow`, by default this host's
   // replicator key) and waits until it listens; sets port_.
-  void start_serve(const std::vector<std::string>& allow = {});
-  void stop_serve();
+  void start_serve(const std::vector<std::string>& allow = {}) { start_serve(main_, allow); }
+  void stop_serve() { stop_serve(main_); }
   // `mirrorfs replicate --once` to the one mirror "m"; returns its exit
   // status and output. `pin` defaults to the mirror's key.
   std::pair<int, std::string> replicate_once(const std::string& pin = "",
@@ -34,15 +46,36 @@ class ReplicationTest : public fs::testing::MountTest {
   // `mirrorfs status --state state_ --json`.
   std::string status_json();
 
-  std::string mirror_, mirror_state_;  // ROOT and state of serve
-  std::string client_fp_, mirror_fp_;  // keys, "sha256:..."
-  uint16_t port_ = 0;
+  // Another mirror, named `name`: ROOT root_/NAME, state root_/NAME-state,
+  // its key made. The reference stays valid for the whole test.
+  Serve& add_mirror(const std::string& name);
+  // Starts `s` on `port` (0: any free port; a restart passes its old one,
+  // so a running replicate finds it again) and waits until it listens.
+  void start_serve(Serve& s, const std::vector<std::string>& allow = {}, uint16_t port = 0);
+  // SIGTERM, then SIGKILL after 5 s (a failure).
+  void stop_serve(Serve& s);
+  // `mirrorfs replicate` without --once, in the background, to every
+  // mirror in `to` (by name, at its current port); its log in
+  // state_/replicate.log.
+  void start_replicate(const std::vector<const Serve*>& to);
+  void stop_replicate();
+
+  Serve main_{.name = "m"};  // the first mirror
+  std::string& mirror_ = main_.root;
+  std::string& mirror_state_ = main_.state;
+  std::string& mirror_fp_ = main_.fp;
+  uint16_t& port_ = main_.port;
+  std::string client_fp_;  // this host's replicator key
 
  private:
-  pid_t serve_pid_ = -1;
+  std::list<Serve> more_;  // from add_mirror: stable addresses
+  pid_t replicate_pid_ = -1;
 };
 
 // The integer value of "key": in a flat JSON text (first occurrence).
 uint64_t json_number(const std::string& json, const std::string& key);
+
+// Waits up to `seconds` for pred() to hold, polling every 50 ms.
+bool wait_until(const std::function<bool()>& pred, int seconds);
 
 }  // namespace mirrorfs::replicator::testing
