@@ -32,13 +32,6 @@ namespace stdfs = std::filesystem;
 using fs::testing::compare_trees;
 using wire::Type;
 
-void put(const std::string& p, const std::string& data) {
-  const int fd = ::open(p.c_str(), O_CREAT | O_TRUNC | O_WRONLY, 0644);
-  ASSERT_GE(fd, 0) << p;
-  ASSERT_EQ(::write(fd, data.data(), data.size()), static_cast<ssize_t>(data.size()));
-  ASSERT_EQ(::close(fd), 0);
-}
-
 // Everything under dir: path -> type, mode, size, mtime, content or target.
 std::map<std::string, std::string> snapshot(const std::string& dir) {
   std::map<std::string, std::string> out;
@@ -99,6 +92,19 @@ std::vector<uint8_t> copy_delta(uint32_t pos, uint8_t len) {
   return d;
 }
 
+// FileBegin of `path` (seq 1), with `basis` as its basis if not empty.
+wire::FileBegin begin(const std::string& path, uint64_t size, const std::string& basis = "",
+                      const wire::Hash& basis_hash = {}) {
+  wire::FileBegin fb;
+  fb.seq = 1;
+  fb.path = path;
+  fb.new_size = size;
+  fb.has_basis = !basis.empty();
+  fb.basis_path = basis;
+  fb.basis_hash = basis_hash;
+  return fb;
+}
+
 wire::Hash hash_of(const std::string& s) {
   const core::ContentHash h =
       core::content_hash(reinterpret_cast<const uint8_t*>(s.data()), s.size());
@@ -130,8 +136,8 @@ class HostileClientTest : public ReplicationTest {
     if (IsSkipped() || HasFatalFailure()) return;
     sentinel_ = root_ + "/sentinel";
     stdfs::create_directories(sentinel_ + "/sub");
-    put(sentinel_ + "/secret", "the sentinel's secret");
-    put(sentinel_ + "/sub/more", std::string(5000, 's'));
+    put_file(sentinel_ + "/secret", "the sentinel's secret");
+    put_file(sentinel_ + "/sub/more", std::string(5000, 's'));
     // Planted in ROOT: a relative and an absolute way out.
     ASSERT_EQ(::symlink("../sentinel", (mirror_ + "/out").c_str()), 0);
     ASSERT_EQ(::symlink(sentinel_.c_str(), (mirror_ + "/abs").c_str()), 0);
@@ -184,7 +190,7 @@ class HostileClientTest : public ReplicationTest {
 };
 
 TEST_F(HostileClientTest, RefusedEverywhereAndNothingOutsideRootIsTouched) {
-  put(b("good"), "a good client's file");
+  put_file(b("good"), "a good client's file");
   mount();
   ASSERT_NO_FATAL_FAILURE(start_serve());
   std::unique_ptr<RawClient> c = connect();
@@ -222,18 +228,13 @@ TEST_F(HostileClientTest, RefusedEverywhereAndNothingOutsideRootIsTouched) {
   (void)ask(*c, wire::Message{id++, op(Type::kSetattr, "out")});
 
   // Content written or read through them, or from outside ROOT.
-  wire::FileBegin fb;
-  fb.seq = 1;
-  fb.path = "out/secret";
-  fb.new_size = 5;
-  EXPECT_EQ(update(*c, id++, fb, literal_delta("owned"), hash_of("owned")), Type::kError);
-  fb.path = "../sentinel/secret";
-  EXPECT_EQ(update(*c, id++, fb, literal_delta("owned"), hash_of("owned")), Type::kError);
-  fb.path = "stolen-copy";
-  fb.has_basis = true;
-  fb.basis_path = "out/secret";
-  fb.basis_hash = hash_of("the sentinel's secret");
-  fb.new_size = 21;
+  EXPECT_EQ(update(*c, id++, begin("out/secret", 5), literal_delta("owned"), hash_of("owned")),
+            Type::kError);
+  EXPECT_EQ(update(*c, id++, begin("../sentinel/secret", 5), literal_delta("owned"),
+                   hash_of("owned")),
+            Type::kError);
+  const wire::FileBegin fb =
+      begin("stolen-copy", 21, "out/secret", hash_of("the sentinel's secret"));
   const Type t = update(*c, id++, fb, copy_delta(0, 21), hash_of("the sentinel's secret"));
   EXPECT_TRUE(t == Type::kError || t == Type::kBasisMismatch) << wire::type_name(t);
   EXPECT_FALSE(stdfs::exists(mirror_ + "/stolen-copy"));
@@ -258,18 +259,12 @@ TEST_F(HostileClientTest, RefusedEverywhereAndNothingOutsideRootIsTouched) {
   }
 
   // A COPY outside the basis: refused, no result.
-  fb = wire::FileBegin{};
-  fb.seq = 1;
-  fb.path = "basis";
-  fb.new_size = 11;
-  ASSERT_EQ(update(*c, id++, fb, literal_delta("hello basis"), hash_of("hello basis")), Type::kOk);
-  fb.path = "result";
-  fb.has_basis = true;
-  fb.basis_path = "basis";
-  fb.basis_hash = hash_of("hello basis");
-  fb.new_size = 100;
-  EXPECT_EQ(update(*c, id++, fb, copy_delta(1000000, 100), wire::Hash{}), Type::kError);
-  EXPECT_EQ(update(*c, id++, fb, copy_delta(5, 100), wire::Hash{}), Type::kError);
+  ASSERT_EQ(update(*c, id++, begin("basis", 11), literal_delta("hello basis"),
+                   hash_of("hello basis")),
+            Type::kOk);
+  const wire::FileBegin copy = begin("result", 100, "basis", hash_of("hello basis"));
+  EXPECT_EQ(update(*c, id++, copy, copy_delta(1000000, 100), wire::Hash{}), Type::kError);
+  EXPECT_EQ(update(*c, id++, copy, copy_delta(5, 100), wire::Hash{}), Type::kError);
   EXPECT_FALSE(stdfs::exists(mirror_ + "/result"));
   // The connection survived all of it.
   EXPECT_EQ(ask(*c, wire::Message{id++, wire::Barrier{1}}), Type::kAck);
@@ -283,11 +278,7 @@ TEST_F(HostileClientTest, RefusedEverywhereAndNothingOutsideRootIsTouched) {
   // ... a zstd bomb (64 MiB of zeros in a few KiB) inside an update ...
   c = connect();
   ASSERT_TRUE(c);
-  fb = wire::FileBegin{};
-  fb.seq = 1;
-  fb.path = "bomb";
-  fb.new_size = 64u << 20;
-  ASSERT_TRUE(c->send(wire::Message{7, fb}).is_ok());
+  ASSERT_TRUE(c->send(wire::Message{7, begin("bomb", 64u << 20)}).is_ok());
   const std::vector<uint8_t> bomb = zstd_bomb(64u << 20);
   ASSERT_LT(bomb.size(), 64u * 1024);
   ASSERT_TRUE(c->write_raw(raw_frame(Type::kFileData, 7, bomb, wire::kFlagZstd)).is_ok());

@@ -71,6 +71,13 @@ uint64_t json_number(const std::string& json, const std::string& key) {
   return std::strtoull(json.c_str() + at + k.size(), nullptr, 10);
 }
 
+void put_file(const std::string& path, const std::string& data) {
+  const int fd = ::open(path.c_str(), O_CREAT | O_TRUNC | O_WRONLY, 0644);
+  ASSERT_GE(fd, 0) << path;
+  ASSERT_EQ(::write(fd, data.data(), data.size()), static_cast<ssize_t>(data.size())) << path;
+  ASSERT_EQ(::close(fd), 0);
+}
+
 bool wait_until(const std::function<bool()>& pred, int seconds) {
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
   while (std::chrono::steady_clock::now() < until) {

@@ -75,6 +75,9 @@ class ReplicationTest : public fs::testing::MountTest {
 // The integer value of "key": in a flat JSON text (first occurrence).
 uint64_t json_number(const std::string& json, const std::string& key);
 
+// Creates or replaces the file at `path` with `data` (mode 0644).
+void put_file(const std::string& path, const std::string& data);
+
 // Waits up to `seconds` for pred() to hold, polling every 50 ms.
 bool wait_until(const std::function<bool()>& pred, int seconds);
 

@@ -35,13 +35,6 @@ std::string random_bytes(size_t n, std::mt19937_64& rng) {
   return s;
 }
 
-void put(const std::string& p, const std::string& data) {
-  const int fd = ::open(p.c_str(), O_CREAT | O_TRUNC | O_WRONLY, 0644);
-  ASSERT_GE(fd, 0) << p;
-  ASSERT_EQ(::write(fd, data.data(), data.size()), static_cast<ssize_t>(data.size())) << p;
-  ASSERT_EQ(::close(fd), 0);
-}
-
 void overwrite(const std::string& p, off_t at, const std::string& data) {
   const int fd = ::open(p.c_str(), O_WRONLY);
   ASSERT_GE(fd, 0) << p;
@@ -81,7 +74,7 @@ TEST_F(ReplicationTest, APrefilledMirrorIsSeededByDeltas) {
     stdfs::create_directories(b(dir));
     for (int i = 0; i < count; ++i) {
       const std::string rel = dir + "/f" + std::to_string(i);
-      put(b(rel), random_bytes(each + rng() % (each / 4 + 1), rng));
+      put_file(b(rel), random_bytes(each + rng() % (each / 4 + 1), rng));
       files.push_back(rel);
     }
   };
@@ -93,17 +86,17 @@ TEST_F(ReplicationTest, APrefilledMirrorIsSeededByDeltas) {
   ASSERT_EQ(::symlink("old-target", b("small/moving-link").c_str()), 0);
   ASSERT_EQ(::link(b("mid/a/f0").c_str(), b("mid/hard").c_str()), 0);
   stdfs::create_directories(b("gone/deep"));
-  put(b("gone/deep/x"), random_bytes(5000, rng));
+  put_file(b("gone/deep/x"), random_bytes(5000, rng));
 
   // The mirror: that copy, restored from tape, plus what the source will
   // never have had (an old build tree, a stray file, a file where the
   // source now has a directory).
   stdfs::copy(b(), mirror_, stdfs::copy_options::recursive | stdfs::copy_options::copy_symlinks);
   stdfs::create_directories(mirror_ + "/extra/build/obj");
-  put(mirror_ + "/extra/build/obj/a.o", random_bytes(20000, rng));
+  put_file(mirror_ + "/extra/build/obj/a.o", random_bytes(20000, rng));
   ASSERT_EQ(::symlink("/etc/passwd", (mirror_ + "/extra/build/evil").c_str()), 0);
-  put(mirror_ + "/small/d3/stray", "stray");
-  put(mirror_ + "/newdir", "a file where the source will have a directory");
+  put_file(mirror_ + "/small/d3/stray", "stray");
+  put_file(mirror_ + "/newdir", "a file where the source will have a directory");
 
   // The source moves on: edits in place, an insertion, an append, a
   // truncation, renames, deletions, new files, a changed symlink.
@@ -112,14 +105,14 @@ TEST_F(ReplicationTest, APrefilledMirrorIsSeededByDeltas) {
   {
     std::string s = slurp(b("big/f2"));
     s.insert(s.size() / 3, random_bytes(10000, rng));
-    put(b("big/f2"), s);
+    put_file(b("big/f2"), s);
   }
   for (int i = 0; i < 32; i += 5) {
     overwrite(b(files[4 + i]), 1000, random_bytes(300, rng));
   }
   {
     std::string s = slurp(b("mid/b/f3"));
-    put(b("mid/b/f3"), s + random_bytes(2000, rng));
+    put_file(b("mid/b/f3"), s + random_bytes(2000, rng));
     ASSERT_EQ(::truncate(b("mid/b/f4").c_str(), 1000), 0);
   }
   ASSERT_EQ(::rename(b("small/d0/f1").c_str(), b("small/d1/renamed").c_str()), 0);
@@ -127,8 +120,8 @@ TEST_F(ReplicationTest, APrefilledMirrorIsSeededByDeltas) {
   ASSERT_EQ(::unlink(b("small/d4/f7").c_str()), 0);
   stdfs::remove_all(b("gone"));
   stdfs::create_directories(b("newdir/inner"));
-  put(b("newdir/inner/new"), random_bytes(total / 100, rng));
-  put(b("small/d5/new"), random_bytes(3000, rng));
+  put_file(b("newdir/inner/new"), random_bytes(total / 100, rng));
+  put_file(b("small/d5/new"), random_bytes(3000, rng));
   ASSERT_EQ(::unlink(b("small/moving-link").c_str()), 0);
   ASSERT_EQ(::symlink("new-target", b("small/moving-link").c_str()), 0);
 
@@ -162,8 +155,8 @@ TEST_F(ReplicationTest, APrefilledMirrorIsSeededByDeltas) {
 TEST_F(ReplicationTest, AnEmptyMirrorStillGetsEverything) {
   std::mt19937_64 rng(7);
   stdfs::create_directories(b("d/e"));
-  put(b("d/e/f"), random_bytes(300000, rng));
-  put(b("g"), random_bytes(1000, rng));
+  put_file(b("d/e/f"), random_bytes(300000, rng));
+  put_file(b("g"), random_bytes(1000, rng));
   mount();
   ASSERT_NO_FATAL_FAILURE(start_serve());
   auto [code, out] = replicate_once();

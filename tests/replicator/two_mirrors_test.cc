@@ -20,13 +20,6 @@ namespace {
 
 using fs::testing::compare_trees;
 
-void put(const std::string& p, const std::string& data) {
-  const int fd = ::open(p.c_str(), O_CREAT | O_TRUNC | O_WRONLY, 0644);
-  ASSERT_GE(fd, 0) << p;
-  ASSERT_EQ(::write(fd, data.data(), data.size()), static_cast<ssize_t>(data.size()));
-  ASSERT_EQ(::close(fd), 0);
-}
-
 class TwoMirrorsTest : public ReplicationTest {
  protected:
   // acked_seq of every mirror, by name, as state.db holds it now.
@@ -45,16 +38,16 @@ class TwoMirrorsTest : public ReplicationTest {
   void workload(const std::string& tag) {
     ASSERT_EQ(::mkdir(m(tag).c_str(), 0755), 0);
     for (int i = 0; i < 20; ++i) {
-      put(m(tag + "/f" + std::to_string(i)), tag + std::string(1000 * i, 'x'));
+      put_file(m(tag + "/f" + std::to_string(i)), tag + std::string(1000 * i, 'x'));
     }
-    put(m("shared"), "edited in " + tag);
+    put_file(m("shared"), "edited in " + tag);
     ASSERT_EQ(::rename(m(tag + "/f1").c_str(), m(tag + "/renamed").c_str()), 0);
     ASSERT_EQ(::unlink(m(tag + "/f2").c_str()), 0);
   }
 };
 
 TEST_F(TwoMirrorsTest, OneStoppedTheOtherKeepsUpAndTheJournalWaits) {
-  put(b("shared"), "first");
+  put_file(b("shared"), "first");
   mount();
   Serve& other = add_mirror("b");
   ASSERT_NO_FATAL_FAILURE(start_serve());
