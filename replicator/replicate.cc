@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "db/catalog.h"
@@ -15,6 +16,7 @@
 #include "db/signature_cache.h"
 #include "replicator/batch_sender.h"
 #include "replicator/log.h"
+#include "replicator/seeding.h"
 #include "replicator/tls/identity.h"
 #include "replicator/tls/tls_context.h"
 
@@ -153,7 +155,14 @@ class MirrorWorker {
         count_traffic(0);
         return Status::ok();
       }
-      MIRRORFS_ASSIGN_OR_RETURN(plan, read_plan(acked));
+      // A mirror that has nothing of this journal yet may still hold data
+      // (restored from tape, an earlier rsync): see what, to seed it.
+      std::optional<std::vector<wire::ListEntry>> listing;
+      if (acked == 0) {
+        MIRRORFS_ASSIGN_OR_RETURN(l, list_mirror(*session, ".", std::chrono::minutes(30)));
+        listing = std::move(l);
+      }
+      MIRRORFS_ASSIGN_OR_RETURN(plan, read_plan(acked, listing ? &*listing : nullptr));
       if (plan.last_seq == 0) {  // nothing new
         (void)store_.state->record_contact(mirror_, now_ns(), "");
         if (opt_.once) return Status::ok();
@@ -186,8 +195,9 @@ class MirrorWorker {
   }
 
   // The next batch after `acked`, planned against the catalog as of the
-  // batch's end (one read transaction for both).
-  Result<Plan> read_plan(uint64_t acked) {
+  // batch's end (one read transaction for both). With a non-empty
+  // `listing` of the mirror (first sync), the whole tree seeded against it.
+  Result<Plan> read_plan(uint64_t acked, const std::vector<wire::ListEntry>* listing) {
     MIRRORFS_ASSIGN_OR_RETURN(
         txn, db::Transaction::begin(*store_.db, db::Transaction::Kind::kRead));
     // The whole rest of the journal: the catalog describes its end, so a
@@ -195,6 +205,13 @@ class MirrorWorker {
     MIRRORFS_ASSIGN_OR_RETURN(records, store_.journal->read_after(acked, SIZE_MAX / 2));
     MIRRORFS_ASSIGN_OR_RETURN(last, store_.journal->last_seq());
     if (records.empty() && acked >= last) return Plan{};
+    if (listing != nullptr && !listing->empty()) {
+      log_info("mirror " + target_.name + " already holds " + std::to_string(listing->size()) +
+               " entries: seeding it by deltas against them");
+      MIRRORFS_ASSIGN_OR_RETURN(full, plan_full(*store_.catalog, last));
+      seed_plan(*listing, full);
+      return full;
+    }
     if (records.empty() || records.front().seq != acked + 1) {
       // Trimmed for the other mirrors before this one ever got them (a
       // mirror added later): send the whole tree as of now instead.

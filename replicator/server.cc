@@ -182,6 +182,7 @@ class Session {
       if (!end.is_ok()) return answer(id, end.status());
       return ch_.send(wire::Message{id, *end});
     }
+    if (const auto* lr = std::get_if<wire::ListRequest>(&m.body)) return list(id, lr->path);
     if (const auto* b = std::get_if<wire::Barrier>(&m.body)) {
       const uint64_t seq = std::min(b->seq, first_failed_ - 1);
       first_failed_ = UINT64_MAX;
@@ -190,6 +191,39 @@ class Session {
       return ch_.send(wire::Message{id, wire::Ack{seq}});
     }
     return Status::corrupt(std::string("unexpected ") + wire::type_name(wire::type_of(m)));
+  }
+
+  // Answers a ListRequest: ListData frames of at most kMaxListEntries
+  // entries and about kListFrameBytes each, as the walk finds them (the
+  // listing is never held whole), then ListEnd; or Error if the walk
+  // fails (what was sent stays sent: the client drops it on Error).
+  Status list(uint64_t id, const std::string& path) {
+    constexpr size_t kListFrameBytes = 256 * 1024;
+    // An entry's size on the wire, within a few bytes (fixed fields 85).
+    auto wire_size = [](const wire::ListEntry& e) { return 96 + e.path.size() + e.target.size(); };
+    wire::ListData batch;
+    size_t batch_bytes = 0;
+    uint64_t count = 0;
+    auto flush = [&]() -> Status {
+      if (batch.entries.empty()) return Status::ok();
+      Status s = ch_.send(wire::Message{id, std::move(batch)});
+      batch = wire::ListData{};
+      batch_bytes = 0;
+      return s;
+    };
+    Status walked = applier_.list(path, [&](const wire::ListEntry& e) -> Status {
+      if (batch.entries.size() == wire::kMaxListEntries ||
+          batch_bytes + wire_size(e) > kListFrameBytes) {
+        MIRRORFS_RETURN_IF_ERROR(flush());
+      }
+      batch_bytes += wire_size(e);
+      batch.entries.push_back(e);
+      ++count;
+      return Status::ok();
+    });
+    if (walked.is_ok()) walked = flush();
+    if (!walked.is_ok()) return answer(id, walked);
+    return ch_.send(wire::Message{id, wire::ListEnd{count}});
   }
 
   // A content update that already failed (or found another basis): its

@@ -165,6 +165,19 @@ class Applier {
       std::string_view path,
       const std::function<Status(std::span<const uint8_t>)>& sink) = 0;
 
+  // Lists the entries beneath `path` ("." for ROOT; `path` itself is not
+  // listed), passing each to `sink` as it is found, in pre-order (a
+  // directory before its contents), paths relative to ROOT. Never follows
+  // a symlink, never leaves ROOT; memory and open descriptors grow with
+  // the depth of the tree only (one open directory per level). A regular
+  // file's hash is given when the mirror catalog has a row matching it
+  // (no file is read). Entries that vanish while listed are left out.
+  // kInvalidArgument for a refused path (as everywhere), kNotFound if
+  // `path` is missing or not a directory; a sink error stops the walk and
+  // is returned.
+  virtual Status list(std::string_view path,
+                      const std::function<Status(const wire::ListEntry&)>& sink) = 0;
+
   // Makes everything applied so far durable (syncfs of ROOT's file
   // system) and then records seq as applied for client (durably, forward
   // only: a lower seq changes nothing).

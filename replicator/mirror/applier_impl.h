@@ -42,6 +42,8 @@ class ApplierImpl : public Applier {
       std::string_view path,
       const std::function<Status(std::span<const uint8_t>)>& sink) override;
   Status barrier(std::string_view client, uint64_t seq) override;
+  Status list(std::string_view path,
+              const std::function<Status(const wire::ListEntry&)>& sink) override;
 
   // For the writer and the entry operations.
   const MirrorRoot& root() const { return *root_; }
@@ -56,6 +58,9 @@ class ApplierImpl : public Applier {
   // and hashed, and the row stored (unless the file changed meanwhile).
   Result<core::ContentHash> hash_of(int fd, const struct stat& st,
                                     std::string_view path);
+  // The catalog's content hash of the file with fstat st, if its row
+  // matches (ino, size, mtime, ctime); nullopt otherwise (list_tree.cc).
+  std::optional<core::ContentHash> known_hash(const struct stat& st);
   // Records that the file with fstat st has content hash h with leaf
   // digests `leaves` (empty: unknown). Best effort: a row that cannot be
   // written only costs a re-hash later.

@@ -82,6 +82,9 @@ Type type_of(const Message& m) {
     Type operator()(const Ok&) const { return Type::kOk; }
     Type operator()(const Error&) const { return Type::kError; }
     Type operator()(const BasisMismatch&) const { return Type::kBasisMismatch; }
+    Type operator()(const ListRequest&) const { return Type::kListRequest; }
+    Type operator()(const ListData&) const { return Type::kListData; }
+    Type operator()(const ListEnd&) const { return Type::kListEnd; }
   };
   return std::visit(Of{}, m.body);
 }
@@ -136,6 +139,12 @@ const char* type_name(Type t) {
       return "Error";
     case Type::kBasisMismatch:
       return "BasisMismatch";
+    case Type::kListRequest:
+      return "ListRequest";
+    case Type::kListData:
+      return "ListData";
+    case Type::kListEnd:
+      return "ListEnd";
   }
   return kUnknownType;
 }

@@ -54,6 +54,38 @@ FileEnd read_file_end(FieldReader& r) {
   return e;
 }
 
+// The smallest encoded ListEntry: empty path and target (their le32
+// lengths), the fixed fields, has_hash and the hash. Bounds the reserve()
+// of ListData::entries by the bytes actually present.
+constexpr size_t kMinListEntryLen = 4 + 4 * 4 + 3 * 8 + 4 + 1 + 32;
+
+ListData read_list_data(FieldReader& r) {
+  ListData d;
+  const uint32_t n = r.u32();
+  if (n > kMaxListEntries) {
+    r.fail("more entries than kMaxListEntries");
+    return d;
+  }
+  d.entries.reserve(std::min<size_t>(n, r.remaining() / kMinListEntryLen));
+  for (uint32_t i = 0; i < n && r.ok() && r.remaining() > 0; ++i) {
+    ListEntry e;
+    e.path = r.str(kMaxPath);
+    e.mode = r.u32();
+    e.uid = r.u32();
+    e.gid = r.u32();
+    e.nlink = r.u32();
+    e.ino = r.u64();
+    e.size = r.u64();
+    e.mtime_ns = static_cast<int64_t>(r.u64());
+    e.target = r.str(kMaxPath);
+    e.has_hash = r.boolean();
+    e.hash = r.hash();
+    d.entries.push_back(std::move(e));
+  }
+  if (d.entries.size() < n) r.fail("truncated");
+  return d;
+}
+
 Result<Body> read_body(Type type, FieldReader& r) {
   switch (type) {
     case Type::kHello:
@@ -126,6 +158,12 @@ Result<Body> read_body(Type type, FieldReader& r) {
       b.actual_hash = r.hash();
       return Body(b);
     }
+    case Type::kListRequest:
+      return Body(ListRequest{r.str(kMaxPath)});
+    case Type::kListData:
+      return Body(read_list_data(r));
+    case Type::kListEnd:
+      return Body(ListEnd{r.u64()});
     default:
       if (is_entry_type(type)) return Body(read_entry(type, r));
       return Status::internal(std::string("no layout for frame type ") +
@@ -221,6 +259,21 @@ void encode_fields(Type type, const Body& body, FieldWriter& w) {
             w.boolean(b.exists);
             w.hash(b.actual_hash);
           },
+          [&](const ListRequest& l) { w.str(l.path); },
+          [&](const ListData& d) {
+            w.u32(static_cast<uint32_t>(d.entries.size()));
+            for (const ListEntry& e : d.entries) {
+              w.str(e.path);
+              for (uint32_t v : {e.mode, e.uid, e.gid, e.nlink}) w.u32(v);
+              w.u64(e.ino);
+              w.u64(e.size);
+              w.u64(static_cast<uint64_t>(e.mtime_ns));
+              w.str(e.target);
+              w.boolean(e.has_hash);
+              w.hash(e.hash);
+            }
+          },
+          [&](const ListEnd& e) { w.u64(e.count); },
           [&](const FileData&) { assert(false && "FileData has no fields"); },
           [&](const SigData&) { assert(false && "SigData has no fields"); },
       },

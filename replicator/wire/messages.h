@@ -6,8 +6,8 @@
 // A connection is a TLS 1.3 stream of frames. The replicator (client)
 // sends Hello, then requests; the mirror (server) answers each request
 // with exactly one final response carrying the same request id (Ok,
-// Error, BasisMismatch, SigEnd or Ack), possibly preceded by SigData
-// frames. Requests are pipelined: the client does not wait for a response
+// Error, BasisMismatch, SigEnd, ListEnd or Ack), possibly preceded by
+// SigData or ListData frames. Requests are pipelined: the client does not wait for a response
 // before sending the next request, and the server applies them in the
 // order received.
 #pragma once
@@ -35,6 +35,7 @@ inline constexpr size_t kMaxXattrName = 255;
 inline constexpr size_t kMaxXattrValue = 64 * 1024;
 inline constexpr size_t kMaxLinks = 1024;  // FileEnd::links entries
 inline constexpr size_t kMaxText = 4096;   // names, error messages
+inline constexpr size_t kMaxListEntries = 1024;  // ListData::entries
 
 // Frame flags.
 inline constexpr uint8_t kFlagZstd = 1;  // body of FileData/SigData is zstd
@@ -78,6 +79,11 @@ enum class Type : uint8_t {
   // durable on the mirror.
   kBarrier = 50,
   kAck = 51,
+  // Listing of a subtree the mirror holds: answered by ListData* then
+  // ListEnd (or Error).
+  kListRequest = 70,
+  kListData = 71,
+  kListEnd = 72,
   // Final responses (server -> client).
   kOk = 60,
   kError = 61,
@@ -204,6 +210,40 @@ struct SigEnd {
   bool operator==(const SigEnd&) const = default;
 };
 
+// The entries beneath `path` ("." for the whole root; `path` itself is
+// not listed), streamed in pre-order (a directory before what it holds),
+// never following a symlink. For `mirrorfs verify`, `restore` and the
+// seeding of a mirror that already holds data.
+struct ListRequest {
+  std::string path;
+  bool operator==(const ListRequest&) const = default;
+};
+
+struct ListEntry {
+  std::string path;  // relative to the mirror's root, as every wire path
+  uint32_t mode = 0;  // st_mode, type bits included
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  uint32_t nlink = 0;
+  uint64_t ino = 0;   // with nlink: which names are one file (hard links)
+  uint64_t size = 0;
+  int64_t mtime_ns = 0;
+  std::string target;  // a symlink's text; empty for every other type
+  bool has_hash = false;  // regular files whose content hash the mirror
+  Hash hash{};            // catalog knows without reading them
+  bool operator==(const ListEntry&) const = default;
+};
+
+struct ListData {  // 1 to kMaxListEntries entries, in listing order
+  std::vector<ListEntry> entries;
+  bool operator==(const ListData&) const = default;
+};
+
+struct ListEnd {
+  uint64_t count = 0;  // entries sent in this listing's ListData frames
+  bool operator==(const ListEnd&) const = default;
+};
+
 struct Barrier {
   uint64_t seq = 0;  // every change up to seq has been sent
   bool operator==(const Barrier&) const = default;
@@ -233,7 +273,7 @@ struct BasisMismatch {
 
 using Body = std::variant<Hello, HelloOk, EntryOp, FileBegin, FileData, FileEnd,
                           FileAbort, SigRequest, SigData, SigEnd, Barrier, Ack, Ok, Error,
-                          BasisMismatch>;
+                          BasisMismatch, ListRequest, ListData, ListEnd>;
 
 struct Message {
   uint64_t request_id = 0;

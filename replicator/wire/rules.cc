@@ -1,5 +1,7 @@
 #include "replicator/wire/rules.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <string>
 #include <string_view>
@@ -79,6 +81,26 @@ std::string check_entry(const EntryOp& op) {
   return "";
 }
 
+std::string check_list_entry(const ListEntry& e) {
+  std::string err = field_error("an entry's path", bad_name(e.path, kMaxPath));
+  if (!err.empty()) return err;
+  switch (e.mode & S_IFMT) {
+    case S_IFLNK:
+      err = field_error("a symlink's target", bad_name(e.target, kMaxPath));
+      if (!err.empty()) return err;
+      break;
+    case S_IFREG: case S_IFDIR: case S_IFCHR: case S_IFBLK: case S_IFIFO:
+    case S_IFSOCK:
+      if (!e.target.empty()) return "a target is given for an entry that is no symlink";
+      break;
+    default:
+      return "an entry's mode has no file type";
+  }
+  if (e.has_hash && (e.mode & S_IFMT) != S_IFREG) return "a hash is given for an entry that is no regular file";
+  if (!e.has_hash && !is_zero(e.hash)) return "a hash is given but has_hash is 0";
+  return "";
+}
+
 std::string check_body(const Body& body) {
   struct Checker {
     std::string operator()(const Hello& h) const {
@@ -143,6 +165,19 @@ std::string check_body(const Body& body) {
         return "message is longer than its limit";
       return "";
     }
+    std::string operator()(const ListRequest& l) const {
+      return field_error("path", bad_name(l.path, kMaxPath));
+    }
+    std::string operator()(const ListData& d) const {
+      if (d.entries.empty()) return "no entries";
+      if (d.entries.size() > kMaxListEntries) return "more entries than kMaxListEntries";
+      for (const ListEntry& e : d.entries) {
+        std::string err = check_list_entry(e);
+        if (!err.empty()) return err;
+      }
+      return "";
+    }
+    std::string operator()(const ListEnd&) const { return ""; }
     std::string operator()(const BasisMismatch& b) const {
       if (!b.exists && !is_zero(b.actual_hash))
         return "a hash is given but exists is 0";

@@ -21,13 +21,6 @@ namespace {
 
 using fs::testing::compare_trees;
 
-void write_file(const std::string& p, const std::string& data) {
-  const int fd = ::open(p.c_str(), O_CREAT | O_TRUNC | O_WRONLY, 0644);
-  ASSERT_GE(fd, 0) << p;
-  ASSERT_EQ(::write(fd, data.data(), data.size()), static_cast<ssize_t>(data.size()));
-  ASSERT_EQ(::close(fd), 0);
-}
-
 std::string random_text(size_t n, unsigned seed) {
   std::mt19937 rng(seed);
   std::string s(n, '\0');
@@ -40,9 +33,9 @@ std::string random_text(size_t n, unsigned seed) {
 TEST_F(ReplicationTest, ExistingTreeIsReplicatedInFull) {
   namespace stdfs = std::filesystem;
   stdfs::create_directories(b("src/lib/deep"));
-  write_file(b("src/a.c"), random_text(100000, 1));
-  write_file(b("src/lib/deep/b.h"), "header\n");
-  write_file(b("empty"), "");
+  put_file(b("src/a.c"), random_text(100000, 1));
+  put_file(b("src/lib/deep/b.h"), "header\n");
+  put_file(b("empty"), "");
   ASSERT_EQ(::symlink("src/a.c", b("link").c_str()), 0);
   ASSERT_EQ(::link(b("src/a.c").c_str(), b("src/lib/a-again.c").c_str()), 0);
   ASSERT_EQ(::setxattr(b("src/a.c").c_str(), "user.tag", "v1", 2, 0), 0);
@@ -63,7 +56,7 @@ TEST_F(ReplicationTest, ExistingTreeIsReplicatedInFull) {
 TEST_F(ReplicationTest, ManyFilesAreSentInWindows) {
   for (int i = 0; i < 700; ++i) {
     std::filesystem::create_directories(b("d" + std::to_string(i % 7)));
-    write_file(b("d" + std::to_string(i % 7) + "/f" + std::to_string(i)),
+    put_file(b("d" + std::to_string(i % 7) + "/f" + std::to_string(i)),
                random_text(100 + static_cast<size_t>(i) * 37, static_cast<unsigned>(i)));
   }
   mount();
@@ -91,8 +84,8 @@ TEST_F(ReplicationTest, RandomOperationsConverge) {
   SCOPED_TRACE("seed " + std::to_string(seed) +
                " (replay: MIRRORFS_REPLICATION_SEED=" + std::to_string(seed) + ")");
   std::filesystem::create_directories(b("old/deep"));
-  write_file(b("old/a"), random_text(10000, 2));
-  write_file(b("top"), random_text(70000, 3));
+  put_file(b("old/a"), random_text(10000, 2));
+  put_file(b("top"), random_text(70000, 3));
   mount();
   ASSERT_NO_FATAL_FAILURE(start_serve());
   fs::testing::WorkloadTree tree;
@@ -113,7 +106,7 @@ TEST_F(ReplicationTest, RandomOperationsConverge) {
 // A small change to a big file costs a delta, not the file.
 TEST_F(ReplicationTest, AChangedFileIsSentAsADelta) {
   const size_t kSize = 8u << 20;
-  write_file(b("big"), random_text(kSize, 4));
+  put_file(b("big"), random_text(kSize, 4));
   mount();
   ASSERT_NO_FATAL_FAILURE(start_serve());
   auto [c1, o1] = replicate_once();
@@ -143,7 +136,7 @@ TEST_F(ReplicationTest, AChangedFileIsSentAsADelta) {
 // the two apart to the byte.
 TEST_F(ReplicationTest, WritesThroughTheMountShipOnlyTheBytesWritten) {
   const size_t kSize = 8u << 20;
-  write_file(b("img"), random_text(kSize, 5));
+  put_file(b("img"), random_text(kSize, 5));
   ASSERT_EQ(::link(b("img").c_str(), b("img.link").c_str()), 0);
   mount();
   ASSERT_NO_FATAL_FAILURE(start_serve());
@@ -182,7 +175,7 @@ TEST_F(ReplicationTest, WritesThroughTheMountShipOnlyTheBytesWritten) {
 // ends identical.
 TEST_F(ReplicationTest, LargeFilesChangedInFewPlacesAreUpdatedInPlace) {
   const size_t kSize = 6u << 20;
-  write_file(b("vm.img"), random_text(kSize, 6));
+  put_file(b("vm.img"), random_text(kSize, 6));
   mount();
   serve_args_ = {"--in-place-min", "1M"};
   ASSERT_NO_FATAL_FAILURE(start_serve());
@@ -215,7 +208,7 @@ TEST_F(ReplicationTest, LargeFilesChangedInFewPlacesAreUpdatedInPlace) {
 TEST_F(ReplicationTest, SaveByRenameIsSentAsADeltaAgainstTheReplacedFile) {
   const size_t kSize = 2u << 20;
   std::string text = random_text(kSize, 8);
-  write_file(b("notes.txt"), text);
+  put_file(b("notes.txt"), text);
   mount();
   ASSERT_NO_FATAL_FAILURE(start_serve());
   auto [c0, o0] = replicate_once();
@@ -226,11 +219,11 @@ TEST_F(ReplicationTest, SaveByRenameIsSentAsADeltaAgainstTheReplacedFile) {
     text.insert(kSize / 3, "a line the editor added\n");
     text.replace(kSize / 2, 10, "EDITED....");
     if (by_rename) {
-      write_file(m("notes.txt.swp"), text);
+      put_file(m("notes.txt.swp"), text);
       ASSERT_EQ(::rename(m("notes.txt.swp").c_str(), m("notes.txt").c_str()), 0);
     } else {
       ASSERT_EQ(::unlink(m("notes.txt").c_str()), 0);
-      write_file(m("notes.txt"), text);
+      put_file(m("notes.txt"), text);
     }
     auto [c, o] = replicate_once();
     ASSERT_EQ(c, 0) << o;
@@ -244,7 +237,7 @@ TEST_F(ReplicationTest, SaveByRenameIsSentAsADeltaAgainstTheReplacedFile) {
 // handshake; a mirror whose key is not the pinned one is refused by us.
 // Either way nothing reaches the mirror's root.
 TEST_F(ReplicationTest, UnknownKeysAreRefusedBeforeAnyOperation) {
-  write_file(b("secret"), "data");
+  put_file(b("secret"), "data");
   mount();
   ASSERT_NO_FATAL_FAILURE(start_serve({"sha256:" + std::string(64, 'a')}));  // another key
   auto [c1, o1] = replicate_once();
@@ -266,7 +259,7 @@ TEST_F(ReplicationTest, UnknownKeysAreRefusedBeforeAnyOperation) {
 // Replicate is told about a mirror that is not there: --once gives up
 // with a clear message naming it, and the journal keeps everything.
 TEST_F(ReplicationTest, AMirrorThatIsAwayFailsOnceClearly) {
-  write_file(b("f"), "x");
+  put_file(b("f"), "x");
   mount();
   port_ = 1;  // nothing listens on port 1
   auto [code, out] = replicate_once();

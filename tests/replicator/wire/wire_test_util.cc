@@ -86,6 +86,16 @@ std::vector<Message> sample_messages() {
   bodies.push_back(Error{static_cast<uint32_t>(Code::kIoError), 28,
                          "write big.bin: No space left on device"});
   bodies.push_back(BasisMismatch{true, hash_of(4)});
+  bodies.push_back(ListRequest{"."});
+  ListData list;
+  list.entries.push_back(ListEntry{"dir", 040755, 1000, 100, 2, 11, 4096,
+                                   1700000000123456789, "", false, {}});
+  list.entries.push_back(ListEntry{"dir/file", 0100600, 0, 0, 2, 12, 12345, -1,
+                                   "", true, hash_of(5)});
+  list.entries.push_back(ListEntry{"dir/link", 0120777, 5, 6, 1, 13, 9, 7,
+                                   "../target", false, {}});
+  bodies.push_back(list);
+  bodies.push_back(ListEnd{3});
 
   std::vector<Message> out;
   uint64_t id = 1;
