@@ -29,23 +29,8 @@ class CommitTest : public MountTest {
   // someone waits for them.
   void mount_lazy() { mount({"--commit-delay", "600000"}); }
 
-  // The journal as it is on disk, without asking the mount to commit.
   Rows committed_after(uint64_t after) {
-    auto database = db::open_state_db(state_ + "/state.db");
-    EXPECT_TRUE(database.is_ok()) << database.status().to_string();
-    if (!database.is_ok()) return {};
-    auto journal = db::Journal::open(**database);
-    auto rows = (*journal)->read_after(after, 1000000);
-    EXPECT_TRUE(rows.is_ok()) << rows.status().to_string();
-    return rows.is_ok() ? rows_of(*rows) : Rows{};
-  }
-  // The newest seq on disk, without asking.
-  uint64_t committed_seq() {
-    auto database = db::open_state_db(state_ + "/state.db");
-    if (!database.is_ok()) return 0;
-    auto journal = db::Journal::open(**database);
-    auto seq = (*journal)->last_seq();
-    return seq.is_ok() ? *seq : 0;
+    return rows_of(committed_rows(after));
   }
   static void put(const std::string& p, const std::string& data) {
     std::ofstream(p) << data;

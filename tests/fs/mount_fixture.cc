@@ -198,6 +198,15 @@ void MountTest::commit_mount() {
 
 std::vector<db::JournalRecord> MountTest::journal_after(uint64_t after) {
   commit_mount();
+  return committed_rows(after);
+}
+
+uint64_t MountTest::last_seq() {
+  commit_mount();
+  return committed_seq();
+}
+
+std::vector<db::JournalRecord> MountTest::committed_rows(uint64_t after) {
   auto database = db::open_state_db(state_ + "/state.db");
   EXPECT_TRUE(database.is_ok()) << database.status().to_string();
   if (!database.is_ok()) return {};
@@ -207,8 +216,7 @@ std::vector<db::JournalRecord> MountTest::journal_after(uint64_t after) {
   return rows.is_ok() ? *rows : std::vector<db::JournalRecord>{};
 }
 
-uint64_t MountTest::last_seq() {
-  commit_mount();
+uint64_t MountTest::committed_seq() {
   auto database = db::open_state_db(state_ + "/state.db");
   if (!database.is_ok()) return 0;
   auto journal = db::Journal::open(**database);

@@ -65,6 +65,9 @@ class MountTest : public ::testing::Test {
   // does: after asking the mount to commit), and the newest seq.
   std::vector<db::JournalRecord> journal_after(uint64_t after);
   uint64_t last_seq();
+  // The same as committed on disk, without asking the mount.
+  std::vector<db::JournalRecord> committed_rows(uint64_t after);
+  uint64_t committed_seq();
 
   std::string root_, backing_, mnt_, state_, native_;
 
