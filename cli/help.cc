@@ -144,6 +144,10 @@ Options:
                    mount reopens inodes by file handle when run as root;
                    an ordinary user's mount keeps one descriptor per inode
                    the kernel knows (see docs/fs.md)
+  --commit-delay MS  entry operations and closes are journaled at most
+                   MS milliseconds after they completed (default 5);
+                   'mirrorfs replicate' asks the mount to commit before
+                   it reads, so it never misses one
   -h, --help       show this help
 
 Unmount with 'fusermount3 -u MOUNTPOINT' or 'umount MOUNTPOINT', or send

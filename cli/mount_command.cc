@@ -20,6 +20,7 @@ const struct option kOptions[] = {
     {"help", no_argument, nullptr, 'h'},
     {"no-journal", no_argument, nullptr, 'J'},
     {"fd-cache", required_argument, nullptr, 'C'},
+    {"commit-delay", required_argument, nullptr, 'D'},
     {nullptr, 0, nullptr, 0},
 };
 
@@ -51,6 +52,17 @@ int run_mount_command(int argc, char** argv) {
                              "mirrorfs mount --help");
         }
         opt.fd_cache = static_cast<size_t>(n);
+        break;
+      }
+      case 'D': {
+        long long n = 0;
+        if (!parse_integer(optarg, &n) || n < 0 || n > 3600000) {
+          return usage_error("mount",
+                             std::string("--commit-delay: '") + optarg +
+                                 "' is not a number of ms from 0 to 3600000",
+                             "mirrorfs mount --help");
+        }
+        opt.commit_delay = std::chrono::milliseconds(n);
         break;
       }
       case 'o':

@@ -54,6 +54,7 @@ InodeFd& InodeFd::operator=(InodeFd&& o) noexcept {
   if (this != &o) {
     reset();
     std::swap(inode_, o.inode_);
+    std::swap(owner_, o.owner_);
     std::swap(fd_, o.fd_);
     err_ = o.err_;
   }
@@ -64,6 +65,7 @@ void InodeFd::reset() {
   if (inode_ != nullptr) inode_->cache_.unpin(*inode_);
   inode_ = nullptr;
   fd_ = -1;
+  owner_.reset();  // after the unpin: this may destroy the inode
 }
 
 InodeFd pin_fd(Inode& inode) { return inode.cache_.pin(inode); }

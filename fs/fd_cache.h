@@ -21,6 +21,7 @@
 #include <cassert>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 
 #include "fs/inode.h"
@@ -30,13 +31,15 @@ namespace mirrorfs::fs {
 // A descriptor of an inode, open at least as long as this object lives.
 // Either ok() and get() is an O_PATH fd of the inode (do not close it),
 // or error() is why it could not be had (an errno for the FUSE reply).
-// Move-only. REQUIRES: the inode outlives the InodeFd (a request's inode
-// does: the kernel holds a lookup on it until the reply).
+// Move-only. A pinned InodeFd also keeps its Inode alive: handlers reply
+// before their pins go out of scope, and once the reply is sent the
+// kernel may FORGET the inode, on another thread, at once.
 class InodeFd {
  public:
   InodeFd() = default;
   ~InodeFd() { reset(); }
-  InodeFd(InodeFd&& o) noexcept : inode_(o.inode_), fd_(o.fd_), err_(o.err_) {
+  InodeFd(InodeFd&& o) noexcept
+      : inode_(o.inode_), owner_(std::move(o.owner_)), fd_(o.fd_), err_(o.err_) {
     o.inode_ = nullptr;
     o.fd_ = -1;
   }
@@ -55,10 +58,14 @@ class InodeFd {
 
  private:
   friend class FdCache;
-  InodeFd(Inode* pinned, int fd) : inode_(pinned), fd_(fd) {}
+  InodeFd(Inode* pinned, int fd)
+      : inode_(pinned),
+        owner_(pinned ? pinned->weak_from_this().lock() : nullptr),
+        fd_(fd) {}
   explicit InodeFd(int err) : err_(err) {}
 
   Inode* inode_ = nullptr;  // pinned in its cache; null: nothing to unpin
+  std::shared_ptr<Inode> owner_;  // inode_ stays alive until unpinned
   int fd_ = -1;
   int err_ = 0;
 };

@@ -13,6 +13,7 @@
 
 #include "db/schema.h"
 #include "db/settings.h"
+#include "fs/commit_server.h"
 #include "fs/log.h"
 #include "fs/passthrough.h"
 #include "fs/recorder.h"
@@ -156,6 +157,32 @@ Status claim_state(db::Database& db, const MountOptions& opt) {
   return Status::ok();
 }
 
+// Two mounts must not share a journal: one that answers on the state
+// directory's commit socket is running.
+Status refuse_running_mount(const std::string& state_dir) {
+  db::CommitRequestOptions probe;
+  probe.timeout = std::chrono::milliseconds(2000);
+  Result<db::CommitOutcome> other = db::request_commit(state_dir, probe);
+  if (other.is_ok() && other->attached) {
+    return Status(Code::kAlreadyExists,
+                  "state directory " + state_dir + " is in use by a running mount");
+  }
+  return Status::ok();
+}
+
+// Lets `mirrorfs replicate` ask for a commit before it reads the journal
+// (fs/commit_server.h).
+Result<std::unique_ptr<CommitServer>> start_commit_server(
+    const MountOptions& opt, Recorder& recorder) {
+  return CommitServer::start(opt.state_dir, [&recorder, journal = opt.journal] {
+    db::CommitReply r;
+    r.status = journal ? db::CommitStatus::kCommitted
+                       : db::CommitStatus::kNotJournaling;
+    r.seq = recorder.commit_all();
+    return r;
+  });
+}
+
 }  // namespace
 
 Status run_mount(MountOptions opt) {
@@ -167,6 +194,7 @@ Status run_mount(MountOptions opt) {
     MIRRORFS_ASSIGN_OR_RETURN(db, db::open_state_db(db_path));
     MIRRORFS_RETURN_IF_ERROR(claim_state(*db, opt));
   }
+  MIRRORFS_RETURN_IF_ERROR(refuse_running_mount(opt.state_dir));
 
   const int root_fd = ::open(opt.backing.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (root_fd < 0) return Status::from_errno(errno, "open " + opt.backing);
@@ -251,13 +279,18 @@ Status run_mount(MountOptions opt) {
 
   Status result;
   Result<std::unique_ptr<db::Database>> db = db::open_state_db(db_path);
+  Recorder::Options rec_opt;
+  rec_opt.commit_interval = opt.commit_interval;
+  rec_opt.batch_delay = opt.commit_delay;
+  rec_opt.journal = opt.journal;
   Result<std::unique_ptr<Recorder>> recorder =
-      db.is_ok() ? Recorder::start(std::move(*db),
-                                   Recorder::Options{opt.commit_interval,
-                                                     opt.journal})
+      db.is_ok() ? Recorder::start(std::move(*db), rec_opt)
                  : Result<std::unique_ptr<Recorder>>(db.status());
-  if (!recorder.is_ok()) {
-    result = recorder.status();
+  Result<std::unique_ptr<CommitServer>> server =
+      recorder.is_ok() ? start_commit_server(opt, **recorder)
+                       : Result<std::unique_ptr<CommitServer>>(recorder.status());
+  if (!server.is_ok()) {
+    result = server.status();
   } else {
     fs->recorder = recorder->get();
     log_info("mounted " + opt.backing + " on " + opt.mountpoint);
@@ -269,6 +302,7 @@ Status run_mount(MountOptions opt) {
     fuse_loop_cfg_set_clone_fd(cfg, 0);
     const int r = fuse_session_loop_mt(se, cfg);
     fuse_loop_cfg_destroy(cfg);
+    server->reset();  // readers find no mount from here on
     (*recorder)->stop();
     // libfuse returns the number of the signal that stopped it (> 0), 0
     // for an unmount, -errno for a failure.

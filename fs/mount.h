@@ -21,6 +21,9 @@ struct MountOptions {
   double entry_timeout = 1.0;  // seconds the kernel caches names
   double attr_timeout = 1.0;   // ... and attributes
   std::chrono::milliseconds commit_interval{5000};  // files held open
+  // --commit-delay MS: entry operations and closes are committed at most
+  // this long after they completed (the group commit's bound).
+  std::chrono::milliseconds commit_delay{5};
   bool journal = true;  // --no-journal (benchmarks only): record nothing
   // --fd-cache N: descriptors of inodes kept open beyond those in use
   // (the inodes are reopened by file handle; docs/fs.md). Lowered to half

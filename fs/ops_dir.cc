@@ -137,11 +137,16 @@ void do_releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
   fuse_reply_err(req, 0);
 }
 
+// fsync(2) of a directory asks for its entries to be durable: the entry
+// operations queued so far (those of this directory among them) are
+// committed before it returns.
 void do_fsyncdir(fuse_req_t req, fuse_ino_t, int datasync,
                  fuse_file_info* fi) {
   const int fd = ::dirfd(handle_of(fi)->dp);
   const int r = datasync ? ::fdatasync(fd) : ::fsync(fd);
-  fuse_reply_err(req, r < 0 ? errno : 0);
+  const int err = r < 0 ? errno : 0;
+  (void)context(req).recorder->commit_all();
+  fuse_reply_err(req, err);
 }
 
 }  // namespace

@@ -143,7 +143,7 @@ void do_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int valid,
     c.off = static_cast<uint64_t>(attr->st_size);
     c.has_stat = have_st;
     c.st = st;
-    fs.recorder->record(std::move(c), /*wait=*/done == 0);
+    fs.recorder->record(std::move(c), /*wait=*/false);
   }
   if (done != 0 && have_st) {
     db::AttrPayload p = payload_from_stat(st);
@@ -154,7 +154,7 @@ void do_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int valid,
     c.data = p.encode();
     c.has_stat = true;
     c.st = st;
-    fs.recorder->record(std::move(c), /*wait=*/true);
+    fs.recorder->record(std::move(c), /*wait=*/false);
   }
   if (err != 0) {
     fuse_reply_err(req, err);
@@ -215,7 +215,7 @@ void make_node(fuse_req_t req, fuse_ino_t parent_id, const char* name,
     c.has_stat = true;
     c.st = e.attr;
     if (link) c.text = link;
-    fs.recorder->record(std::move(c), /*wait=*/true);
+    fs.recorder->record(std::move(c), /*wait=*/false);
   }
   reply_entry_or_err(req, err, e);
 }
@@ -259,7 +259,7 @@ void do_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
     c.name2 = newname;
     c.has_stat = true;
     c.st = e.attr;
-    fs.recorder->record(std::move(c), /*wait=*/true);
+    fs.recorder->record(std::move(c), /*wait=*/false);
   }
   reply_entry_or_err(req, err, e);
 }
@@ -312,7 +312,7 @@ void remove_entry(fuse_req_t req, fuse_ino_t parent_id, const char* name,
   c.name = name;
   // A hard link's other names live on, with a new ctime.
   c.has_stat = after_removal(fs, victim, &c.st);
-  fs.recorder->record(std::move(c), /*wait=*/true);
+  fs.recorder->record(std::move(c), /*wait=*/false);
   fuse_reply_err(req, 0);
 }
 
@@ -357,7 +357,7 @@ void do_rename(fuse_req_t req, fuse_ino_t parent_id, const char* name,
   if (flags & RENAME_EXCHANGE) {
     c.has_stat2 = ::fstatat(from.get(), name, &c.st2, AT_SYMLINK_NOFOLLOW) == 0;
   }
-  fs.recorder->record(std::move(c), /*wait=*/true);
+  fs.recorder->record(std::move(c), /*wait=*/false);
   fuse_reply_err(req, 0);
 }
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cerrno>
 #include <new>
 #include <string>
@@ -35,7 +36,7 @@ void record_truncate(FsContext& fs, Inode& inode, int fd) {
   c.ino = inode.ino;
   c.off = 0;
   c.has_stat = ::fstat(fd, &c.st) == 0;
-  fs.recorder->record(std::move(c), /*wait=*/true);
+  fs.recorder->record(std::move(c), /*wait=*/false);
 }
 
 // fuse_file_info::fh for the backing descriptor `fd` (owned: closed if
@@ -47,6 +48,42 @@ uint64_t new_open_file(FsContext& fs, int fd, InodeFd inode_fd) {
     return 0;
   }
   return fs.add_handle(f);
+}
+
+// What a successful fallocate(fd, mode, off, len) changed, as journal
+// rows whose extents (and sizes) cover every byte that reads differently
+// now (docs/fs.md, "What the journal promises about content").
+// - plain, KEEP_SIZE, PUNCH_HOLE, ZERO_RANGE: [off, off + len) reads as
+//   zeros (or keeps its data; over-reporting is safe). Past the end of
+//   the file nothing can be read, and an extent there would claim bytes
+//   the file lacks: clipped to the size.
+// - COLLAPSE_RANGE, INSERT_RANGE: everything from off on moved: the
+//   extent runs to the new end. A collapse also shrinks the file, which
+//   a truncate row records (bytes that later reappear past the shrunken
+//   end read as zeros, not as the old data).
+void record_fallocate(FsContext& fs, Inode& inode, int fd, int mode,
+                      uint64_t off, uint64_t len) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    // Cannot tell the size: an extent over the whole file covers any
+    // change (readers clip extents to the size, as they must anyway for
+    // a write followed by a truncate).
+    fs.recorder->wrote(inode, 0, uint64_t{1} << 62);
+    return;
+  }
+  const uint64_t size = static_cast<uint64_t>(st.st_size);
+  const bool shifts = mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE);
+  if (mode & FALLOC_FL_COLLAPSE_RANGE) {
+    Change c;
+    c.kind = JournalKind::kTruncate;
+    c.ino = inode.ino;
+    c.off = size;
+    c.has_stat = true;
+    c.st = st;
+    fs.recorder->record(std::move(c), /*wait=*/false);
+  }
+  const uint64_t end = shifts ? size : std::min(off + len, size);
+  if (end > off) fs.recorder->wrote(inode, off, end - off);
 }
 
 bool truncates(int flags) {
@@ -120,7 +157,7 @@ void do_create(fuse_req_t req, fuse_ino_t parent_id, const char* name,
     c.name = name;
     c.has_stat = true;
     c.st = e.attr;
-    fs.recorder->record(std::move(c), /*wait=*/true);
+    fs.recorder->record(std::move(c), /*wait=*/false);
   } else if (truncates(fi->flags)) {
     record_truncate(fs, fs.inodes.get(e.ino), fd);
   }
@@ -165,7 +202,12 @@ void do_write_buf(fuse_req_t req, fuse_ino_t ino, fuse_bufvec* in, off_t off,
 }
 
 // close(2) of one descriptor: the synchronous hook. What was written
-// through it is journaled before close returns.
+// through it is queued before close returns, and committed within the
+// group commit's bound; a replicator starting afterwards sees it because
+// it asks the mount to commit first (the commit rendezvous). A crash of
+// the mount in between loses the rows, not the change: the file's kDirty
+// row, or else the start-up scan (its size, mtime and ctime moved),
+// re-syncs it in full (docs/durability.md).
 void do_flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   // A close of a duplicate: releases POSIX locks and reports delayed
   // write errors of the backing filesystem, as a local close would. If
@@ -173,7 +215,7 @@ void do_flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   // report: close(dup()) would fail the application's close with EBADF.
   const int dup_fd = ::dup(open_file(fi).fd);
   const int err = dup_fd >= 0 && ::close(dup_fd) < 0 ? errno : 0;
-  context(req).recorder->sync(inode_of(req, ino), /*wait=*/true);
+  context(req).recorder->sync(inode_of(req, ino), /*wait=*/false);
   fuse_reply_err(req, err);
 }
 
@@ -186,6 +228,9 @@ void do_release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   fuse_reply_err(req, 0);
 }
 
+// fsync(2) asks for durability: the file's extents, and every change
+// queued before them, are committed before it returns, so a crash of the
+// mount afterwards costs no journal row of it.
 void do_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
               fuse_file_info* fi) {
   const int fd = open_file(fi).fd;
@@ -202,20 +247,8 @@ void do_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off,
     fuse_reply_err(req, errno);
     return;
   }
-  // Allocation, punching and zeroing all change what the range reads as
-  // (or the size): a written extent for the replicator. With KEEP_SIZE
-  // only the part before the end of the file does; past it nothing can
-  // be read, and an extent there would claim bytes the file lacks.
-  uint64_t end = static_cast<uint64_t>(off) + static_cast<uint64_t>(len);
-  struct stat st;
-  if ((mode & FALLOC_FL_KEEP_SIZE) && ::fstat(fd, &st) == 0) {
-    end = std::min(end, static_cast<uint64_t>(st.st_size));
-  }
-  if (end > static_cast<uint64_t>(off)) {
-    context(req).recorder->wrote(inode_of(req, ino),
-                                 static_cast<uint64_t>(off),
-                                 end - static_cast<uint64_t>(off));
-  }
+  record_fallocate(context(req), inode_of(req, ino), fd, mode,
+                   static_cast<uint64_t>(off), static_cast<uint64_t>(len));
   fuse_reply_err(req, 0);
 }
 

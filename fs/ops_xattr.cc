@@ -60,7 +60,7 @@ void record_xattr(fuse_req_t req, Inode& inode, int fd, JournalKind kind,
   // xattr changes move the ctime the start-up scan compares.
   c.has_stat = ::fstatat(fd, "", &c.st,
                          AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) == 0;
-  context(req).recorder->record(std::move(c), /*wait=*/true);
+  context(req).recorder->record(std::move(c), /*wait=*/false);
 }
 
 void do_setxattr(fuse_req_t req, fuse_ino_t ino, const char* name,

@@ -13,8 +13,10 @@ Result<std::unique_ptr<Recorder>> Recorder::start(
     std::unique_ptr<db::Database> db, const Options& opt) {
   MIRRORFS_ASSIGN_OR_RETURN(catalog, db::Catalog::open(*db));
   MIRRORFS_ASSIGN_OR_RETURN(journal, db::Journal::open(*db));
+  MIRRORFS_ASSIGN_OR_RETURN(last_seq, journal->last_seq());
   std::unique_ptr<Recorder> r(new Recorder(std::move(db), std::move(catalog),
                                            std::move(journal), opt));
+  r->last_seq_ = last_seq;
   if (opt.journal) r->thread_ = std::thread([p = r.get()] { p->run(); });
   return r;
 }
@@ -30,10 +32,15 @@ Recorder::Recorder(std::unique_ptr<db::Database> db,
 Recorder::~Recorder() { stop(); }
 
 uint64_t Recorder::enqueue(Change c, bool wait) {
+  if (queue_.empty()) queued_since_ = std::chrono::steady_clock::now();
   queue_.push_back(std::move(c));
-  // A waiter commits its own change (wait_for); the background thread is
-  // woken only for changes nobody waits for.
-  if (!wait) work_cv_.notify_one();
+  // A waiter commits its own change (wait_for). The background thread is
+  // woken when a batch starts (it then sleeps until batch_delay has
+  // passed) and when the batch is full; not once per change: on this
+  // kind of VM a wake-up costs more than queueing.
+  if (!wait && (queue_.size() == 1 || queue_.size() >= opt_.batch_max)) {
+    work_cv_.notify_one();
+  }
   return ++queued_;
 }
 
@@ -61,8 +68,9 @@ void Recorder::lead(std::unique_lock<std::mutex>& lock) {
   changes.swap(queue_);
   const uint64_t upto = queued_;
   lock.unlock();
-  if (!changes.empty()) commit(changes);
+  const uint64_t seq = changes.empty() ? 0 : commit(changes);
   lock.lock();
+  if (seq != 0) last_seq_ = seq;
   committed_ = upto;
   committing_ = false;
   done_cv_.notify_all();
@@ -77,6 +85,18 @@ void Recorder::record(Change c, bool wait) {
     ticket = enqueue(std::move(c), wait);
   }
   if (wait) wait_for(ticket);
+}
+
+uint64_t Recorder::commit_all() {
+  if (!opt_.journal) return 0;
+  uint64_t ticket;
+  {
+    std::lock_guard lock(mu_);
+    ticket = queued_;
+  }
+  wait_for(ticket);
+  std::lock_guard lock(mu_);
+  return last_seq_;
 }
 
 void Recorder::wrote(Inode& inode, uint64_t off, uint64_t len) {
@@ -155,16 +175,28 @@ uint64_t Recorder::errors() const {
   return errors_;
 }
 
-// The background committer: commits what nobody waits for (dirty marks,
-// releases) and, every commit_interval, the extents of files held open.
+// The background committer: commits what nobody waits for (entry
+// operations, dirty marks, closes) batch_delay after the first of a
+// batch was queued, or once batch_max are queued; and, every
+// commit_interval, the extents of files held open.
 void Recorder::run() {
-  auto next_sync = std::chrono::steady_clock::now() + opt_.commit_interval;
+  using Clock = std::chrono::steady_clock;
+  auto next_sync = Clock::now() + opt_.commit_interval;
   std::unique_lock lock(mu_);
+  // A batch is due when it is full or its oldest change waited long
+  // enough. REQUIRES: mu_ held.
+  auto due = [&] {
+    return !queue_.empty() && !committing_ &&
+           (queue_.size() >= opt_.batch_max || stopping_ ||
+            Clock::now() >= queued_since_ + opt_.batch_delay);
+  };
   for (;;) {
-    work_cv_.wait_until(lock, next_sync, [&] {
-      return (!queue_.empty() && !committing_) || stopping_;
-    });
-    if (!queue_.empty() && !committing_) {
+    const auto wake = queue_.empty() || committing_
+                          ? next_sync
+                          : std::min(next_sync,
+                                     queued_since_ + opt_.batch_delay);
+    work_cv_.wait_until(lock, wake, [&] { return due() || stopping_; });
+    if (due()) {
       lead(lock);
       continue;
     }
@@ -187,7 +219,7 @@ void Recorder::run() {
 // undoing the others. A failed commit (disk full, a lock held too long)
 // is retried; in the end the changes are logged as lost to this run: the
 // next start-up scan finds them in the backing tree.
-void Recorder::commit(const std::vector<Change>& changes) {
+uint64_t Recorder::commit(const std::vector<Change>& changes) {
   Status last;
   for (int attempt = 0; attempt < 3; ++attempt) {
     uint64_t skipped = 0;
@@ -219,7 +251,7 @@ void Recorder::commit(const std::vector<Change>& changes) {
     if (last.is_ok()) {
       std::lock_guard lock(mu_);
       errors_ += skipped;
-      return;
+      return *seq;
     }
   }
   log_error("journal commit failed, " + std::to_string(changes.size()) +
@@ -227,6 +259,7 @@ void Recorder::commit(const std::vector<Change>& changes) {
             "; the next start-up scan will find them");
   std::lock_guard lock(mu_);
   errors_ += changes.size();
+  return 0;
 }
 
 }  // namespace mirrorfs::fs

@@ -10,11 +10,13 @@
 //   crash of the mount before close still leaves a trace.
 // - sync() (flush, fsync, release, and every commit_interval for files
 //   held open) queues the inode's extents with its attributes.
-// - Entry operations are queued as they complete, in that order; with
-//   wait=true the caller returns only once its change is committed, so
-//   whatever an application saw complete is in the journal before a
-//   replicator that starts afterwards reads it (DESIGN.md, "The write
-//   path", point 4).
+// - Entry operations are queued as they complete, in that order, and
+//   not waited for: the background thread commits them within
+//   batch_delay (or at once when batch_max are queued). Whatever an
+//   application saw complete is in the journal before a replicator that
+//   starts afterwards reads it because the replicator first asks for
+//   commit_all() (the commit rendezvous, fs/commit_server.h; DESIGN.md,
+//   "The write path", point 4). fsync and fsyncdir wait (wait=true).
 //
 // A change the catalog cannot place (the backing tree was changed behind
 // the mount while it runs) is logged and counted, never fatal: the next
@@ -46,6 +48,11 @@ class Recorder {
   struct Options {
     // Extents of files held open are committed at least this often.
     std::chrono::milliseconds commit_interval{5000};
+    // A change nobody waits for is committed at most this long after it
+    // was queued (the group commit's bound) ...
+    std::chrono::milliseconds batch_delay{5};
+    // ... or as soon as this many are queued.
+    size_t batch_max = 4096;
     // false: record nothing (benchmarks measure the journal's cost with
     // it). Changes are then NOT replicated.
     bool journal = true;
@@ -67,6 +74,11 @@ class Recorder {
   // Queues the extents written to `inode` since its last sync, with its
   // attributes now; with wait, returns once they are committed.
   void sync(Inode& inode, bool wait);
+  // Commits every change queued before the call; returns the journal's
+  // last seq after that commit (0 if nothing was ever journaled; also 0
+  // with journaling off). Extents of files held open and not yet synced
+  // are not included: no application saw them complete.
+  uint64_t commit_all();
   // Commits what every file holds in memory, then stops the thread.
   // Idempotent; the destructor calls it.
   void stop();
@@ -84,7 +96,8 @@ class Recorder {
   void lead(std::unique_lock<std::mutex>& lock);
   void run();
   void sync_open_files();
-  void commit(const std::vector<Change>& changes);
+  // Returns the journal's last seq afterwards (0: the commit failed).
+  uint64_t commit(const std::vector<Change>& changes);
 
   const Options opt_;
   std::unique_ptr<db::Database> db_;  // used by the leader only
@@ -97,6 +110,9 @@ class Recorder {
   std::vector<Change> queue_;        // guarded by mu_
   uint64_t queued_ = 0;              // tickets handed out; guarded by mu_
   uint64_t committed_ = 0;           // tickets committed; guarded by mu_
+  uint64_t last_seq_ = 0;  // the journal's last seq; guarded by mu_
+  // When the oldest change in queue_ was queued; guarded by mu_.
+  std::chrono::steady_clock::time_point queued_since_;
   bool committing_ = false;  // a thread is committing; guarded by mu_
   uint64_t errors_ = 0;              // guarded by mu_
   bool stopping_ = false;            // guarded by mu_

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "db/catalog.h"
+#include "db/commit_request.h"
 #include "db/journal.h"
 #include "db/mirror_state.h"
 #include "db/schema.h"
@@ -82,6 +83,7 @@ class MirrorWorker {
     store_ = std::move(store);
     MIRRORFS_ASSIGN_OR_RETURN(id, store_.state->add_mirror(target_.name));
     mirror_ = id;
+    commit_mount();
     MIRRORFS_ASSIGN_OR_RETURN(goal, store_.journal->last_seq());
     goal_ = goal;
     backing_fd_ = ::open(store_.backing.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -121,6 +123,17 @@ class MirrorWorker {
     const auto until = Clock::now() + d;
     while (!stop_.load() && Clock::now() < until) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+
+  // A running mount replies to entry operations before it commits them:
+  // ask it to commit what it completed, so the journal we read holds it
+  // (db/commit_request.h). No mount running: nothing to wait for.
+  void commit_mount() {
+    Result<db::CommitOutcome> r = db::request_commit(opt_.state_dir);
+    if (!r.is_ok()) {
+      log_error("mirror " + target_.name + ": " + r.status().to_string() +
+                "; reading what the mount committed so far");
     }
   }
 
@@ -198,6 +211,7 @@ class MirrorWorker {
   // batch's end (one read transaction for both). With a non-empty
   // `listing` of the mirror (first sync), the whole tree seeded against it.
   Result<Plan> read_plan(uint64_t acked, const std::vector<wire::ListEntry>* listing) {
+    commit_mount();
     MIRRORFS_ASSIGN_OR_RETURN(
         txn, db::Transaction::begin(*store_.db, db::Transaction::Kind::kRead));
     // The whole rest of the journal: the catalog describes its end, so a

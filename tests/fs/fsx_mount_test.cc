@@ -217,6 +217,7 @@ void FsxMountTest::check_backing(const File& f) {
 // The journal rows of `f` since its last close must cover every byte
 // that changed since (see the top of the file).
 void FsxMountTest::check_journal(File& f) {
+  commit_mount();  // as the replicator does before it reads
   auto rows = journal_->read_after(f.synced_seq, 10000000);
   if (!rows.is_ok()) {
     fail("read the journal: " + rows.status().to_string());
@@ -502,6 +503,7 @@ void FsxMountTest::run(uint64_t seed, uint64_t ops) {
   ASSERT_TRUE(journal.is_ok()) << journal.status().to_string();
   journal_ = std::move(*journal);
   // The files' catalog ids, from their kCreate rows.
+  commit_mount();
   auto rows = journal_->read_after(0, 1000000);
   ASSERT_TRUE(rows.is_ok());
   for (File& f : files_) {

@@ -161,8 +161,20 @@ std::string replay_journal(const std::vector<db::JournalRecord>& rows,
       if (std::string e = copy(id, off, len); !e.empty()) return e;
     }
   }
+  // A whole-file re-sync (a crash, or a change the start-up scan found)
+  // brings the file's mode and owner with it, as the replicator's
+  // FileEnd attributes do.
   for (uint64_t id : dirty_only) {
     if (std::string e = copy(id, 0, UINT64_MAX / 2); !e.empty()) return e;
+    auto path = (*catalog)->path_of(id);
+    struct stat st;
+    if (!path.is_ok() || ::stat((backing + "/" + *path).c_str(), &st) != 0) {
+      continue;
+    }
+    if (::chmod(R(*path).c_str(), st.st_mode & 07777) != 0 ||
+        ::chown(R(*path).c_str(), st.st_uid, st.st_gid) != 0) {
+      return "attributes of file " + std::to_string(id) + " (" + *path + ")";
+    }
   }
   return "";
 }

@@ -15,6 +15,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "db/commit_request.h"
 #include "db/schema.h"
 
 #ifndef MIRRORFS_BIN
@@ -190,7 +191,22 @@ void MountTest::run_daemon_as(uid_t uid, gid_t gid) {
   daemon_gid_ = static_cast<int>(gid);
 }
 
+void MountTest::commit_mount() {
+  auto r = db::request_commit(state_);
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+}
+
 std::vector<db::JournalRecord> MountTest::journal_after(uint64_t after) {
+  commit_mount();
+  return committed_rows(after);
+}
+
+uint64_t MountTest::last_seq() {
+  commit_mount();
+  return committed_seq();
+}
+
+std::vector<db::JournalRecord> MountTest::committed_rows(uint64_t after) {
   auto database = db::open_state_db(state_ + "/state.db");
   EXPECT_TRUE(database.is_ok()) << database.status().to_string();
   if (!database.is_ok()) return {};
@@ -200,7 +216,7 @@ std::vector<db::JournalRecord> MountTest::journal_after(uint64_t after) {
   return rows.is_ok() ? *rows : std::vector<db::JournalRecord>{};
 }
 
-uint64_t MountTest::last_seq() {
+uint64_t MountTest::committed_seq() {
   auto database = db::open_state_db(state_ + "/state.db");
   if (!database.is_ok()) return 0;
   auto journal = db::Journal::open(**database);

@@ -58,10 +58,16 @@ class MountTest : public ::testing::Test {
   std::string n(const std::string& rel = "") const { return join(native_, rel); }
   std::string b(const std::string& rel = "") const { return join(backing_, rel); }
 
+  // Asks a running mount to commit what it completed (the commit
+  // rendezvous, as `mirrorfs replicate` does); no mount: nothing to do.
+  void commit_mount();
   // Journal rows with seq > after (read through db/, as the replicator
-  // will), and the newest seq.
+  // does: after asking the mount to commit), and the newest seq.
   std::vector<db::JournalRecord> journal_after(uint64_t after);
   uint64_t last_seq();
+  // The same as committed on disk, without asking the mount.
+  std::vector<db::JournalRecord> committed_rows(uint64_t after);
+  uint64_t committed_seq();
 
   std::string root_, backing_, mnt_, state_, native_;
 
