@@ -33,6 +33,12 @@ CREATE TABLE files (
     R"sql(
 ALTER TABLE files ADD COLUMN leaves BLOB NOT NULL DEFAULT x'';
 )sql",
+    // 3: how far each client's entry operations were applied past its
+    // last barrier, and during which boot of the machine.
+    R"sql(
+ALTER TABLE clients ADD COLUMN progress_seq INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE clients ADD COLUMN progress_boot TEXT NOT NULL DEFAULT '';
+)sql",
 };
 static_assert(std::size(kMirrorMigrations) == kMirrorSchemaVersion);
 
@@ -59,6 +65,12 @@ Result<std::unique_ptr<MirrorCatalog>> MirrorCatalog::open(
        "INSERT INTO clients(client, applied_seq) VALUES (?1, ?2) "
        "ON CONFLICT(client) DO UPDATE SET applied_seq = excluded.applied_seq "
        "WHERE excluded.applied_seq > applied_seq"},
+      {&c->progress_,
+       "SELECT progress_seq FROM clients WHERE client = ?1 AND progress_boot = ?2"},
+      {&c->set_progress_,
+       "INSERT INTO clients(client, progress_seq, progress_boot) VALUES (?1, ?2, ?3) "
+       "ON CONFLICT(client) DO UPDATE SET progress_seq = excluded.progress_seq, "
+       "progress_boot = excluded.progress_boot"},
       {&c->file_,
        "SELECT size, mtime_ns, ctime_ns, hash, leaves FROM files "
        "WHERE ino = ?1"},
@@ -119,6 +131,25 @@ Status MirrorCatalog::set_applied(std::string_view client, uint64_t seq) {
   }
   Status back = db_->exec("PRAGMA synchronous=NORMAL");
   return st.is_ok() ? back : st;
+}
+
+Result<uint64_t> MirrorCatalog::progress(std::string_view client, std::string_view boot_id) {
+  Use st(progress_);
+  st->bind(1, client).bind(2, boot_id);
+  Result<bool> row = st->step();
+  if (!row.is_ok()) return row.status();
+  return *row ? static_cast<uint64_t>(st->column_int(0)) : 0;
+}
+
+Status MirrorCatalog::set_progress(std::string_view client, uint64_t seq,
+                                   std::string_view boot_id) {
+  if (client.empty()) return Status::invalid_argument("empty client name");
+  if (seq > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+    return Status::invalid_argument("journal seq out of range");
+  }
+  Use st(set_progress_);
+  st->bind(1, client).bind(2, i64(seq)).bind(3, boot_id);
+  return st->run();
 }
 
 Result<std::optional<MirrorFileRow>> MirrorCatalog::file(uint64_t ino) {

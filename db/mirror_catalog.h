@@ -28,7 +28,7 @@
 namespace mirrorfs::db {
 
 // The schema this build writes (PRAGMA user_version of mirror.db).
-inline constexpr int kMirrorSchemaVersion = 2;
+inline constexpr int kMirrorSchemaVersion = 3;
 
 // Brings a mirror database up to `target` (each step one transaction).
 Status migrate_mirror_db(Database& db, int target = kMirrorSchemaVersion);
@@ -67,6 +67,14 @@ class MirrorCatalog {
   // stored one changes nothing (OK). Durable on return: this commit syncs
   // the WAL (synchronous=FULL), unlike the catalog's other writes.
   Status set_applied(std::string_view client, uint64_t seq);
+  // How far `client`'s entry operations were applied past its last
+  // barrier, as set_progress recorded it during the boot `boot_id` of this
+  // machine; 0 if it was recorded during another boot (a power cut may
+  // have lost operations the record outlived) or never.
+  Result<uint64_t> progress(std::string_view client, std::string_view boot_id);
+  // Records it. Not durable, and cheap: it only has to outlive the daemon
+  // (a crash, a dropped connection), not the machine.
+  Status set_progress(std::string_view client, uint64_t seq, std::string_view boot_id);
 
   // The row of inode `ino`, nullopt if none. kCorrupt if its stored
   // leaves are not whole digests.
@@ -82,7 +90,7 @@ class MirrorCatalog {
 
   std::unique_ptr<Database> db_;
   std::string mirror_id_;
-  Statement applied_, set_applied_, file_, put_file_, forget_file_;
+  Statement applied_, set_applied_, progress_, set_progress_, file_, put_file_, forget_file_;
 };
 
 }  // namespace mirrorfs::db

@@ -65,12 +65,30 @@ Result<int> listen_on(const std::string& host, uint16_t port, uint16_t* bound) {
   return fd;
 }
 
+// One lock per client (key and journal): a client's new connection waits
+// until its previous one has applied what it had received and ended, so
+// two sessions of one client never interleave (a replay racing the tail
+// of the connection it replaces would undo attribute fixes).
+class ClientLocks {
+ public:
+  std::shared_ptr<std::mutex> of(const std::string& client) {
+    std::lock_guard lock(mu_);
+    std::shared_ptr<std::mutex>& m = locks_[client];
+    if (!m) m = std::make_shared<std::mutex>();
+    return m;
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, std::shared_ptr<std::mutex>> locks_;
+};
+
 // One replicator's connection, after the handshake.
 class Session {
  public:
-  Session(Channel& ch, mirror::Applier& applier, std::mutex& applier_mu,
+  Session(Channel& ch, mirror::Applier& applier, std::mutex& applier_mu, ClientLocks& clients,
           const std::atomic<bool>& stop)
-      : ch_(ch), applier_(applier), mu_(applier_mu), stop_(stop) {}
+      : ch_(ch), applier_(applier), mu_(applier_mu), clients_(clients), stop_(stop) {}
 
   void run() {
     Result<wire::Message> first = ch_.receive(std::chrono::seconds(30));
@@ -84,6 +102,8 @@ class Session {
       return log_end(Status::unsupported("no valid Hello"));
     }
     client_ = ch_.peer_fingerprint() + "/" + hello->journal_id;
+    const std::shared_ptr<std::mutex> mine = clients_.of(client_);
+    std::unique_lock<std::mutex> one_session(*mine);
     wire::HelloOk ok;
     {
       std::lock_guard lock(mu_);
@@ -134,6 +154,16 @@ class Session {
     const uint64_t id = m.request_id;
     std::lock_guard lock(mu_);
     if (const auto* op = std::get_if<wire::EntryOp>(&m.body)) {
+      if (first_failed_ != UINT64_MAX && !(op->flags & wire::kOpStateFix)) {
+        // After a failed operation none of the later ones is applied until
+        // the next Barrier: the tree stays a prefix of the journal, which
+        // the client replays from the failed one.
+        return ch_.send(error_message(
+            id, Status(Code::kIoError,
+                       "not applied: operation seq " + std::to_string(first_failed_) +
+                           " failed before it",
+                       ECANCELED)));
+      }
       Status s = applier_.apply(client_, *op);
       if (!s.is_ok()) first_failed_ = std::min(first_failed_, op->seq);
       return answer(id, s);
@@ -182,7 +212,12 @@ class Session {
       if (!end.is_ok()) return answer(id, end.status());
       return ch_.send(wire::Message{id, *end});
     }
-    if (const auto* lr = std::get_if<wire::ListRequest>(&m.body)) return list(id, lr->path);
+    if (const auto* lr = std::get_if<wire::ListRequest>(&m.body)) {
+      // A client lists before it seeds: its next operations are made from
+      // the tree's state, not replays of its journal.
+      applier_.forget_progress(client_);
+      return list(id, lr->path);
+    }
     if (const auto* b = std::get_if<wire::Barrier>(&m.body)) {
       const uint64_t seq = std::min(b->seq, first_failed_ - 1);
       first_failed_ = UINT64_MAX;
@@ -243,6 +278,7 @@ class Session {
   Channel& ch_;
   mirror::Applier& applier_;
   std::mutex& mu_;
+  ClientLocks& clients_;
   const std::atomic<bool>& stop_;
   std::string client_;
   std::unique_ptr<mirror::ContentWriter> writer_;
@@ -269,6 +305,7 @@ Status run_server(const ServeOptions& opt, const std::atomic<bool>& stop) {
   if (opt.on_listening) opt.on_listening(port);
 
   std::mutex applier_mu;
+  ClientLocks clients;
   struct Running {
     std::thread thread;
     std::shared_ptr<std::atomic<bool>> done;
@@ -290,7 +327,7 @@ Status run_server(const ServeOptions& opt, const std::atomic<bool>& stop) {
       if (!ch.is_ok()) {
         log_error("refused a connection: " + ch.status().message());
       } else {
-        Session(**ch, *applier, applier_mu, stop).run();
+        Session(**ch, *applier, applier_mu, clients, stop).run();
       }
       done->store(true);
     });

@@ -99,6 +99,42 @@ Result<uint64_t> ApplierImpl::applied_seq(std::string_view client) {
   return *seq;
 }
 
+std::string machine_boot_id() {
+  char buf[64] = {};
+  UniqueFd fd(::open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return "";
+  const ssize_t n = ::read(fd.get(), buf, sizeof buf - 1);
+  std::string id(buf, n > 0 ? static_cast<size_t>(n) : 0);
+  while (!id.empty() && id.back() == '\n') id.pop_back();
+  return id;
+}
+
+uint64_t ApplierImpl::progress(std::string_view client) {
+  // Without a boot id a record could outlive a reboot: none is used.
+  if (boot_id_.empty()) return 0;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (auto it = progress_.find(client); it != progress_.end()) return it->second;
+  Result<uint64_t> seq = catalog_->progress(client, boot_id_);
+  const uint64_t v = seq.is_ok() ? *seq : 0;  // unreadable: replay, the safe side
+  progress_.emplace(std::string(client), v);
+  return v;
+}
+
+void ApplierImpl::note_progress(std::string_view client, uint64_t seq) {
+  if (boot_id_.empty()) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  progress_[std::string(client)] = seq;
+  // Best effort: a lost record only means this operation is replayed.
+  (void)catalog_->set_progress(client, seq, boot_id_);
+}
+
+void ApplierImpl::forget_progress(std::string_view client) {
+  if (boot_id_.empty()) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  progress_[std::string(client)] = 0;
+  (void)catalog_->set_progress(client, 0, boot_id_);
+}
+
 Status ApplierImpl::barrier(std::string_view client, uint64_t seq) {
   MIRRORFS_RETURN_IF_ERROR(check_client(client));
   drop_kept();  // the batch that replaced them is over

@@ -62,6 +62,12 @@ struct ApplierOptions {
   enum class InPlaceStep { kLogDurable, kHalfWritten, kDataDurable,
                            kCommitted };
   std::function<bool(InPlaceStep)> crash_at;
+  // The machine's boot id for progress records (mirror_catalog.h); empty:
+  // /proc/sys/kernel/random/boot_id. Tests set it to simulate a reboot.
+  std::string boot_id;
+  // false: no progress is recorded, so every replay is applied again, as
+  // after a reboot (tests of the operations' idempotency by state).
+  bool remember_progress = true;
 };
 
 // One content update in progress: the new file is written to an unnamed
@@ -182,6 +188,11 @@ class Applier {
   // system) and then records seq as applied for client (durably, forward
   // only: a lower seq changes nothing).
   virtual Status barrier(std::string_view client, uint64_t seq) = 0;
+
+  // Forgets how far `client`'s operations were applied past its last
+  // barrier: it is about to send a plan made from the tree's state (a
+  // seed), whose operations must not be skipped as replays.
+  virtual void forget_progress(std::string_view client) = 0;
 };
 
 }  // namespace mirrorfs::replicator::mirror

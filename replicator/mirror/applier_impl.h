@@ -21,6 +21,9 @@
 
 namespace mirrorfs::replicator::mirror {
 
+// /proc/sys/kernel/random/boot_id, or "" if it cannot be read.
+std::string machine_boot_id();
+
 class ApplierImpl : public Applier {
  public:
   ApplierImpl(std::unique_ptr<MirrorRoot> root,
@@ -29,7 +32,10 @@ class ApplierImpl : public Applier {
       : root_(std::move(root)),
         state_dir_(std::move(state_dir)),
         catalog_(std::move(catalog)),
-        opt_(opt) {}
+        opt_(opt),
+        boot_id_(!opt.remember_progress ? std::string()
+                 : opt.boot_id.empty()   ? machine_boot_id()
+                                         : opt.boot_id) {}
 
   const std::string& mirror_id() const override {
     return catalog_->mirror_id();  // immutable after open
@@ -42,6 +48,7 @@ class ApplierImpl : public Applier {
       std::string_view path,
       const std::function<Status(std::span<const uint8_t>)>& sink) override;
   Status barrier(std::string_view client, uint64_t seq) override;
+  void forget_progress(std::string_view client) override;
   Status list(std::string_view path,
               const std::function<Status(const wire::ListEntry&)>& sink) override;
 
@@ -78,6 +85,11 @@ class ApplierImpl : public Applier {
   // Called after a name of the inode whose lstat before was `st` went
   // away: drops its catalog row if that was its last name.
   void note_gone(const struct stat& st);
+  Status apply_op(const wire::EntryOp& op);
+  // How far `client`'s entry operations were applied since its last
+  // barrier (mirror.db, this boot only), and recording it.
+  uint64_t progress(std::string_view client);
+  void note_progress(std::string_view client, uint64_t seq);
   // A regular file about to lose its last name, whose content the catalog
   // knows, stays at hand (an open descriptor, up to kMaxKept of them)
   // until the next barrier: it is the likely basis of what takes its name
@@ -122,7 +134,9 @@ class ApplierImpl : public Applier {
   std::mutex mu_;  // guards catalog_ and applied_
   const std::unique_ptr<db::MirrorCatalog> catalog_;
   std::map<std::string, uint64_t, std::less<>> applied_;  // cache of seqs
+  std::map<std::string, uint64_t, std::less<>> progress_;  // cache of progress
   const ApplierOptions opt_;
+  const std::string boot_id_;  // this boot of the machine (progress records)
 };
 
 // Checks a client name (its key fingerprint): non-empty, <= kMaxText.

@@ -51,10 +51,19 @@ Status exists_as_other(std::string_view what, std::string_view path,
 }  // namespace
 
 Status ApplierImpl::apply(std::string_view client, const wire::EntryOp& op) {
+  const bool state_fix = (op.flags & wire::kOpStateFix) != 0;
   Result<uint64_t> applied = applied_seq(client);
   if (!applied.is_ok()) return applied.status();
-  // A replay of what is durable; a state fix is idempotent and always applied.
-  if (op.seq <= *applied && !(op.flags & wire::kOpStateFix)) return Status::ok();
+  // A replay of what is durable, or of what was applied before the
+  // connection (or this daemon) went down: skipped. A state fix is
+  // idempotent and always applied.
+  if (!state_fix && (op.seq <= *applied || op.seq <= progress(client))) return Status::ok();
+  Status s = apply_op(op);
+  if (s.is_ok() && !state_fix) note_progress(client, op.seq);
+  return s;
+}
+
+Status ApplierImpl::apply_op(const wire::EntryOp& op) {
   switch (op.type) {
     case Type::kMkdir:
       return do_mkdir(op);

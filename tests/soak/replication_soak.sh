@@ -29,7 +29,7 @@ while [ "$i" -lt "$runs" ]; do
   seed=$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')
   log="$logs/run-$i-seed-$seed.log"
   MIRRORFS_FAULT_SEED=$seed MIRRORFS_FAULT_TRIALS=$trials \
-    "$bin" --gtest_filter="$filter" >"$log" 2>&1
+    "$bin" --gtest_also_run_disabled_tests --gtest_filter="$filter" >"$log" 2>&1
   rc=$?
   ok=$(grep -c '^\[       OK \]' "$log")
   bad=$(grep -c '^\[  FAILED  \] [A-Za-z]*\.[A-Za-z]* (' "$log")

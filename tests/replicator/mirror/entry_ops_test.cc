@@ -33,7 +33,16 @@ wire::Attrs mode_times(uint32_t mode) {
   return a;
 }
 
-class EntryOpsTest : public MirrorTest {};
+// Replays here are applied again, as after a reboot, when no progress
+// record skips them: each operation must be idempotent by state.
+class EntryOpsTest : public MirrorTest {
+ protected:
+  ApplierOptions options() const override {
+    ApplierOptions o;
+    o.remember_progress = false;
+    return o;
+  }
+};
 
 TEST_F(EntryOpsTest, MkdirSetsAttrsAndReplaySetsThemAgain) {
   wire::EntryOp mk = op(Type::kMkdir, "d");
