@@ -55,9 +55,11 @@ Status ApplierImpl::apply(std::string_view client, const wire::EntryOp& op) {
   Result<uint64_t> applied = applied_seq(client);
   if (!applied.is_ok()) return applied.status();
   // A replay of what is durable, or of what was applied before the
-  // connection (or this daemon) went down: skipped. A state fix is
-  // idempotent and always applied.
-  if (!state_fix && (op.seq <= *applied || op.seq <= progress(client))) return Status::ok();
+  // connection (or this daemon) went down: skipped — but not the
+  // operations sharing the last applied seq (a seed's removals, a full
+  // plan: state-based, idempotent, several under one seq). A state fix
+  // is idempotent and always applied.
+  if (!state_fix && (op.seq <= *applied || op.seq < progress(client))) return Status::ok();
   Status s = apply_op(op);
   if (s.is_ok() && !state_fix) note_progress(client, op.seq);
   return s;
