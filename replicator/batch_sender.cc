@@ -156,25 +156,10 @@ class BatchSender {
   // if it does not parse (the cache is then not used).
   static bool load_basis(ContentSlot& slot) {
     if (slot.basis_sig) return true;
-    Result<std::unique_ptr<core::Signature>> loaded = load(slot.known->signature);
+    Result<std::unique_ptr<core::Signature>> loaded = core::load_signature(slot.known->signature);
     if (!loaded.is_ok()) return false;
     slot.basis_sig = std::move(*loaded);
     return true;
-  }
-
-  static Result<std::unique_ptr<core::Signature>> load(std::span<const uint8_t> bytes) {
-    core::SignatureLoader loader;
-    core::JobBuffers b;
-    b.next_in = bytes.data();
-    b.avail_in = bytes.size();
-    b.eof_in = true;
-    for (;;) {
-      MIRRORFS_ASSIGN_OR_RETURN(step, loader.iterate(b));
-      if (step == core::JobStep::kDone) return loader.take();
-      if (b.avail_in == 0 && step == core::JobStep::kBlocked) {
-        return Status::corrupt("signature ends early");
-      }
-    }
   }
 
   Status send(ContentSlot& slot) {
@@ -223,7 +208,7 @@ class BatchSender {
             sig.insert(sig.end(), d->bytes.begin(), d->bytes.end());
           }
         }
-        Result<std::unique_ptr<core::Signature>> loaded = load(sig);
+        Result<std::unique_ptr<core::Signature>> loaded = core::load_signature(sig);
         if (!loaded.is_ok()) {
           return Status::corrupt("mirror sent a bad signature for " + job.path +
                                  ": " + loaded.status().message());

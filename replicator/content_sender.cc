@@ -94,6 +94,15 @@ wire::Message file_begin(const SendContentArgs& args, uint64_t new_size) {
   return wire::Message{args.request_id, std::move(fb)};
 }
 
+wire::Message file_end(const SendContentArgs& args, const wire::Hash& hash,
+                       const struct stat& st) {
+  wire::FileEnd end;
+  end.new_hash = hash;
+  end.attrs = attrs_of_stat(st);
+  end.links = args.links;
+  return wire::Message{args.request_id, std::move(end)};
+}
+
 wire::Attrs attrs_of_stat(const struct stat& st) {
   wire::Attrs a;
   a.valid = db::AttrPayload::kUid | db::AttrPayload::kGid |
@@ -195,12 +204,7 @@ Result<ContentResult> send_content(Channel& ch, const SendContentArgs& args,
   result.leaves = hasher.leaves();
   result.size = size;
 
-  wire::FileEnd end;
-  end.new_hash = result.hash;
-  end.attrs = attrs_of_stat(after);
-  end.links = args.links;
-  wire::Message e{args.request_id, std::move(end)};
-  MIRRORFS_RETURN_IF_ERROR(ch.send(e));
+  MIRRORFS_RETURN_IF_ERROR(ch.send(file_end(args, result.hash, after)));
   return result;
 }
 

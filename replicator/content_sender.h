@@ -78,6 +78,11 @@ bool same_version(const struct stat& a, const struct stat& b);
 // The FileBegin of an update as SendContentArgs describe it.
 wire::Message file_begin(const SendContentArgs& args, uint64_t new_size);
 
+// The FileEnd of an update whose new version has `hash`, read while the
+// file had stat `st`: its attributes and args.links.
+wire::Message file_end(const SendContentArgs& args, const wire::Hash& hash,
+                       const struct stat& st);
+
 // What a mirror is told to set from a BACKING entry's lstat: mode (not
 // for symlinks, which have none to set), owner (applied only by a mirror
 // running as root), atime and mtime to the nanosecond.

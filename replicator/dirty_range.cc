@@ -280,11 +280,7 @@ Result<ContentResult> send_dirty_range(const MessageSink& send, const SendConten
   result.hash = core::content_hash_from_leaves(result.leaves, new_size);
   result.delta.literal_bytes = literal;
   result.delta.copy_bytes = new_size - literal;
-  wire::FileEnd end;
-  end.new_hash = result.hash;
-  end.attrs = attrs_of_stat(after);
-  end.links = args.links;
-  MIRRORFS_RETURN_IF_ERROR(send(wire::Message{args.request_id, std::move(end)}));
+  MIRRORFS_RETURN_IF_ERROR(send(file_end(args, result.hash, after)));
   return result;
 }
 
