@@ -283,6 +283,7 @@ Status run_mount(MountOptions opt) {
   rec_opt.commit_interval = opt.commit_interval;
   rec_opt.batch_delay = opt.commit_delay;
   rec_opt.journal = opt.journal;
+  rec_opt.backing_fd = root_fd;  // owned by fs->inodes, which outlives the recorder
   Result<std::unique_ptr<Recorder>> recorder =
       db.is_ok() ? Recorder::start(std::move(*db), rec_opt)
                  : Result<std::unique_ptr<Recorder>>(db.status());

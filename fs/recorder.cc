@@ -1,10 +1,12 @@
 #include "fs/recorder.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <cerrno>
 #include <cstdlib>
 
+#include "db/attr_payload.h"
 #include "fs/log.h"
 
 namespace mirrorfs::fs {
@@ -163,6 +165,7 @@ void Recorder::stop() {
   }
   work_cv_.notify_one();
   thread_.join();
+  refresh_directories();
   {
     std::lock_guard lock(mu_);
     stopped_ = true;  // a change queued from now on is never committed
@@ -232,6 +235,8 @@ uint64_t Recorder::commit(const std::vector<Change>& changes) {
     }
     ChangeApplier applier(*catalog_, batch);
     for (const Change& c : changes) {
+      if (c.parent != 0) dirs_changed_.insert(c.parent);
+      if (c.parent2 != 0) dirs_changed_.insert(c.parent2);
       const size_t mark = batch.size();
       Result<db::Transaction> step =
           db::Transaction::begin(*db_, db::Transaction::Kind::kWrite);
@@ -260,6 +265,34 @@ uint64_t Recorder::commit(const std::vector<Change>& changes) {
   std::lock_guard lock(mu_);
   errors_ += changes.size();
   return 0;
+}
+
+void Recorder::refresh_directories() {
+  if (opt_.backing_fd < 0 || !opt_.journal || dirs_changed_.empty()) return;
+  Result<db::Transaction> txn = db::Transaction::begin(*db_, db::Transaction::Kind::kWrite);
+  if (!txn.is_ok()) return;  // the next scan journals their mtimes: harmless
+  for (uint64_t ino : dirs_changed_) {
+    Result<db::FileId> id = catalog_->lookup_backing(ino);
+    if (!id.is_ok()) continue;
+    Result<std::string> path = catalog_->path_of(*id);
+    Result<db::FileAttrs> cat = catalog_->get(*id);
+    if (!path.is_ok() || !cat.is_ok() || cat->kind != db::FileKind::kDir) continue;
+    struct stat st;
+    if (::fstatat(opt_.backing_fd, path->empty() ? "." : path->c_str(), &st,
+                  AT_SYMLINK_NOFOLLOW) != 0 ||
+        !S_ISDIR(st.st_mode) || st.st_ino != ino) {
+      continue;
+    }
+    // Only the times: a mode or owner changed behind the mount must still
+    // be found (and journaled) by the next scan.
+    db::FileAttrs a = *cat;
+    a.mtime_ns = db::ns_of(st.st_mtim);
+    a.ctime_ns = db::ns_of(st.st_ctim);
+    if (a.mtime_ns != cat->mtime_ns || a.ctime_ns != cat->ctime_ns) {
+      if (!catalog_->set(*id, a).is_ok()) return;
+    }
+  }
+  (void)txn->commit();
 }
 
 }  // namespace mirrorfs::fs

@@ -33,6 +33,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <set>
 #include <vector>
 
 #include "db/catalog.h"
@@ -56,6 +57,11 @@ class Recorder {
     // false: record nothing (benchmarks measure the journal's cost with
     // it). Changes are then NOT replicated.
     bool journal = true;
+    // BACKING (an O_PATH fd the caller keeps open): at stop(), the
+    // catalog rows of the directories whose entries changed take their
+    // mtime from it, so that a clean restart's scan, which compares
+    // directory mtimes, finds nothing. -1: not done.
+    int backing_fd = -1;
   };
 
   // Takes the connection the committer thread will use (its own: SQLite
@@ -98,6 +104,9 @@ class Recorder {
   void sync_open_files();
   // Returns the journal's last seq afterwards (0: the commit failed).
   uint64_t commit(const std::vector<Change>& changes);
+  // At stop: the catalog's mtime of each directory in dirs_changed_ from
+  // BACKING (nothing can be in flight any more).
+  void refresh_directories();
 
   const Options opt_;
   std::unique_ptr<db::Database> db_;  // used by the leader only
@@ -117,6 +126,9 @@ class Recorder {
   uint64_t errors_ = 0;              // guarded by mu_
   bool stopping_ = false;            // guarded by mu_
   bool stopped_ = false;             // the thread is gone; guarded by mu_
+  // Backing inos of directories whose entries committed changes touched:
+  // the committer's alone (read by stop() after joining it).
+  std::set<uint64_t> dirs_changed_;
   // Inodes holding written ranges not yet queued; guarded by mu_.
   std::map<Inode*, std::shared_ptr<Inode>> unsynced_;
   std::thread thread_;

@@ -92,8 +92,13 @@ class Scanner {
 
   Status scan_root(int fd, const struct stat& st) {
     MIRRORFS_ASSIGN_OR_RETURN(root, catalog_.get(db::kRootId));
-    if (root.backing_ino != st.st_ino || root.mode != st.st_mode ||
-        root.uid != st.st_uid || root.gid != st.st_gid) {
+    // As refresh() does for every other directory.
+    const bool attrs_differ = root.mode != st.st_mode || root.uid != st.st_uid ||
+                              root.gid != st.st_gid || root.mtime_ns != mtime_ns(st);
+    if (attrs_differ) {
+      add(JournalKind::kSetattr, db::kRootId, "", {}, payload_from_stat(st).encode());
+    }
+    if (attrs_differ || root.backing_ino != st.st_ino) {
       MIRRORFS_RETURN_IF_ERROR(catalog_.set(db::kRootId, restat(root, st)));
     }
     return scan_dir(fd, db::kRootId, "");
@@ -232,16 +237,20 @@ class Scanner {
   }
 
   // Journals and stores what differs between the catalog row `cat` and
-  // the backing file `st`. Directories' sizes and times move with their
-  // entries (which the merge compares); only mode and owner count.
+  // the backing file `st`. A directory's mtime counts too: the mount
+  // journals a directory's utimens but not the mtime its entry operations
+  // move (the replicator fixes those from BACKING), so the catalog's copy
+  // lags, and a utimens the mount replied to but never committed (a
+  // SIGKILL) is found only here. A directory's size does not count.
   Status refresh(FileId id, const FileAttrs& cat, const struct stat& st,
                  const std::string& p) {
     const bool owner_or_mode = cat.mode != st.st_mode ||
                                cat.uid != st.st_uid || cat.gid != st.st_gid;
     bool differs;
     if (S_ISDIR(st.st_mode)) {
-      differs = owner_or_mode || cat.backing_ino != st.st_ino;
-      if (owner_or_mode) {
+      const bool mtime = cat.mtime_ns != mtime_ns(st);
+      differs = owner_or_mode || mtime || cat.backing_ino != st.st_ino;
+      if (owner_or_mode || mtime) {
         add(JournalKind::kSetattr, id, p, {}, payload_from_stat(st).encode());
       }
     } else if (S_ISREG(st.st_mode)) {

@@ -170,6 +170,7 @@ class BatchSender {
     args.links = job.links;
     args.backing_dir_fd = ctx_.backing_dir_fd;
     args.backing_path = job.path;
+    args.backing_ino = job.catalog.backing_ino;
     if (slot.try_dirty_range) {
       DirtyRange dirty;
       dirty.extents = job.extents;
@@ -280,7 +281,14 @@ class BatchSender {
                          ? ::fstat(ctx_.backing_dir_fd, &st)
                          : ::fstatat(ctx_.backing_dir_fd, fix.path.c_str(), &st,
                                      AT_SYMLINK_NOFOLLOW);
-      if (rc != 0) continue;  // gone since the snapshot: a later batch says so
+      if (rc != 0 || (fix.backing_ino != 0 && st.st_ino != fix.backing_ino)) {
+        // Renamed or removed since the snapshot: the mirror still has the
+        // entry at fix.path, and a later batch moves it, but fixes only
+        // what that batch touches (not, say, what a renamed directory
+        // holds): replay from the record that needed this fix.
+        stop_before(fix.seq, "");
+        continue;
+      }
       wire::EntryOp op;
       op.type = wire::Type::kSetattr;
       op.seq = plan_.last_seq;

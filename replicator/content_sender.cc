@@ -128,7 +128,7 @@ Result<ContentResult> send_content(Channel& ch, const SendContentArgs& args,
   ContentResult result;
   struct stat before;
   MIRRORFS_ASSIGN_OR_RETURN(fd, open_backing_file(args.backing_dir_fd, args.backing_path, &before));
-  if (fd.get() < 0) {
+  if (fd.get() < 0 || (args.backing_ino != 0 && before.st_ino != args.backing_ino)) {
     result.outcome = ContentResult::Outcome::kVanished;
     return result;
   }

@@ -55,6 +55,10 @@ struct SendContentArgs {
   std::vector<std::string> links;
   int backing_dir_fd = -1;     // BACKING, open
   std::string backing_path;    // relative to BACKING
+  // The file's st_ino as of the plan (its catalog row); 0 = unknown. A
+  // different file found at backing_path (a rename reused the name
+  // since) is kVanished: its content is not this file's.
+  uint64_t backing_ino = 0;
 };
 
 Result<ContentResult> send_content(Channel& ch, const SendContentArgs& args,

@@ -180,11 +180,11 @@ class Planner {
       merge_extents(job.extents);
       plan_.contents.push_back(std::move(job));
       touched_.erase(file);  // its attributes come with the content
-      for (const std::string& p : *paths) touched_dir(parent_of(p));
+      for (const std::string& p : *paths) touched_dir(parent_of(p), job.first_seq);
     }
-    for (const std::string& dir : dir_paths_) touched_dir(dir);
+    for (const auto& [dir, seq] : dir_paths_) touched_dir(dir, seq);
     // Part 3: attributes of what was touched and still exists.
-    for (db::FileId id : touched_) {
+    for (const auto& [id, seq] : touched_) {
       Result<std::string> path = catalog_.path_of(id);
       if (!path.is_ok()) {
         if (path.status().code() == Code::kNotFound) continue;
@@ -192,7 +192,7 @@ class Planner {
       }
       Result<db::FileAttrs> a = catalog_.get(id);
       if (!a.is_ok()) return a.status();
-      plan_.attrs.push_back(AttrFix{id, *path, a->kind == db::FileKind::kDir});
+      plan_.attrs.push_back(AttrFix{id, *path, a->kind == db::FileKind::kDir, seq, a->backing_ino});
     }
     order_attrs(plan_.attrs);
     return std::move(plan_);
@@ -227,17 +227,18 @@ class Planner {
   // directories are kept by path as of this record and carried through
   // the batch's later renames, since the catalog knows only final paths.
   void touch(const JournalRecord& r) {
-    if (r.file_id != 0) touched_.insert(r.file_id);
-    if (!r.path.empty()) dir_paths_.insert(parent_of(r.path));
+    if (r.file_id != 0) note(touched_, r.file_id, r.seq);
+    if (!r.path.empty()) note(dir_paths_, parent_of(r.path), r.seq);
     if (r.kind == JournalKind::kRename || r.kind == JournalKind::kLink) {
-      if (!r.path2.empty()) dir_paths_.insert(parent_of(r.path2));
+      if (!r.path2.empty()) note(dir_paths_, parent_of(r.path2), r.seq);
     }
     if (r.kind == JournalKind::kRename) {
       const bool exchange = (r.off & 2) != 0;  // RENAME_EXCHANGE
-      std::set<std::string> moved;
-      for (const std::string& p : dir_paths_) {
-        moved.insert(exchange ? swap_prefix(p, r.path, r.path2)
-                              : move_prefix(p, r.path, r.path2));
+      std::map<std::string, uint64_t> moved;
+      for (const auto& [p, seq] : dir_paths_) {
+        note(moved,
+             exchange ? swap_prefix(p, r.path, r.path2) : move_prefix(p, r.path, r.path2),
+             seq);
       }
       dir_paths_ = std::move(moved);
     }
@@ -260,13 +261,20 @@ class Planner {
     return to_b != p ? to_b : move_prefix(p, b, a);
   }
 
-  void touched_dir(const std::string& dir) {
+  // Records that `key` needs a fix since `seq` (the earliest one wins).
+  template <typename Key>
+  static void note(std::map<Key, uint64_t>& m, const Key& key, uint64_t seq) {
+    auto [it, added] = m.emplace(key, seq);
+    if (!added) it->second = std::min(it->second, seq);
+  }
+
+  void touched_dir(const std::string& dir, uint64_t seq) {
     if (dir.empty()) {
-      touched_.insert(db::kRootId);
+      note(touched_, db::kRootId, seq);
       return;
     }
     Result<db::FileId> id = catalog_.lookup_path(dir);
-    if (id.is_ok()) touched_.insert(*id);  // gone since: nothing to fix
+    if (id.is_ok()) note(touched_, *id, seq);  // gone since: nothing to fix
   }
 
   static void merge_extents(std::vector<std::pair<uint64_t, uint64_t>>& e) {
@@ -291,8 +299,10 @@ class Planner {
   std::map<db::FileId, db::FileId> replaced_;     // file -> the one it replaced
   std::map<std::string, db::FileId> unlinked_;    // path -> file unlinked there
   Pending discarded_;  // content of files the catalog no longer has
-  std::set<db::FileId> touched_;
-  std::set<std::string> dir_paths_;  // parents changed, as of now in the batch
+  // What needs an attribute fix, each with the first record of the batch
+  // that needed it.
+  std::map<db::FileId, uint64_t> touched_;
+  std::map<std::string, uint64_t> dir_paths_;  // parents changed, as of now in the batch
 };
 
 }  // namespace
@@ -313,7 +323,7 @@ Result<Plan> plan_full(db::Catalog& catalog, uint64_t seq) {
   std::set<db::FileId> seen_files;
   // Breadth-first, so parents come before children.
   std::vector<std::pair<db::FileId, std::string>> queue = {{db::kRootId, ""}};
-  plan.attrs.push_back(AttrFix{db::kRootId, "", true});
+  plan.attrs.push_back(AttrFix{db::kRootId, "", true, seq, 0});
   for (size_t i = 0; i < queue.size(); ++i) {
     const auto [dir, dir_path] = queue[i];
     MIRRORFS_ASSIGN_OR_RETURN(children, catalog.list(dir));
@@ -329,12 +339,12 @@ Result<Plan> plan_full(db::Catalog& catalog, uint64_t seq) {
         case db::FileKind::kDir:
           op.type = Type::kMkdir;
           queue.emplace_back(id, path);
-          plan.attrs.push_back(AttrFix{id, path, true});
+          plan.attrs.push_back(AttrFix{id, path, true, seq, a.backing_ino});
           break;
         case db::FileKind::kSymlink:
           op.type = Type::kSymlink;
           op.path2 = a.target;
-          plan.attrs.push_back(AttrFix{id, path, false});
+          plan.attrs.push_back(AttrFix{id, path, false, seq, a.backing_ino});
           break;
         case db::FileKind::kFile: {
           if (!seen_files.insert(id).second) continue;  // a later link name
@@ -352,7 +362,7 @@ Result<Plan> plan_full(db::Catalog& catalog, uint64_t seq) {
         }
         default:
           op.type = Type::kMknod;
-          plan.attrs.push_back(AttrFix{id, path, false});
+          plan.attrs.push_back(AttrFix{id, path, false, seq, a.backing_ino});
           break;
       }
       plan.ops.push_back(std::move(op));

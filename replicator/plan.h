@@ -54,6 +54,12 @@ struct AttrFix {
   db::FileId file = 0;
   std::string path;  // at the end of the batch; "" = the root
   bool is_dir = false;
+  // The first record of the batch that made the fix needed: if `path`
+  // no longer names the entry when the fix is sent (renamed since the
+  // snapshot), the batch is acknowledged only below it, so the next batch
+  // replays that record, which touches the entry again at its new path.
+  uint64_t seq = 0;
+  uint64_t backing_ino = 0;  // the entry's st_ino in the catalog; 0 = unknown
 };
 
 struct Plan {

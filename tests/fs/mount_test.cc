@@ -139,8 +139,10 @@ TEST_F(MountTest, ChangesWhileUnmountedAreFoundAtStart) {
   std::ofstream(b("a")) << "version 2";
   std::ofstream(b("new")) << "n";
   mount();
+  // "new" moved the root's mtime behind the mount: journaled first.
   EXPECT_EQ(rows_of(journal_after(seq)),
-            (std::vector<std::string>{"dirty a",
+            (std::vector<std::string>{"setattr ",
+                                      "dirty a",
                                       "create new",
                                       "dirty new"}));
   EXPECT_EQ(unmount(), 0);
@@ -178,7 +180,10 @@ TEST_F(MountTest, SigkillLosesNothingTheScanCannotFind) {
   EXPECT_GE(before.back().seq, committed);
   mount();
   const auto rows = rows_of(journal_after(before.back().seq));
-  EXPECT_EQ(rows, std::vector<std::string>{"dirty done"});
+  // The root's mtime, moved by the create, is journaled with its
+  // attributes (the catalog does not follow directory mtimes while
+  // mounted); then the file written in flight.
+  EXPECT_EQ(rows, (std::vector<std::string>{"setattr ", "dirty done"}));
   EXPECT_EQ(unmount(), 0);
 }
 

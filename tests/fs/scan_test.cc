@@ -71,8 +71,10 @@ TEST_F(ScanTest, FirstStartJournalsEverythingThenNothing) {
   ASSERT_EQ(::link((root_ + "/d/f").c_str(), (root_ + "/h").c_str()), 0);
   ASSERT_EQ(::mkfifo((root_ + "/p").c_str(), 0600), 0);
   // Sorted by name per directory, parents before children: d, g, h, p, s,
-  // then d/f — the hard link h comes first and d/f joins it.
+  // then d/f — the hard link h comes first and d/f joins it. The root's
+  // attributes first: its mtime is new to the catalog.
   EXPECT_EQ(scan(), (std::vector<std::string>{
+                        k(JournalKind::kSetattr, ""),
                         k(JournalKind::kMkdir, "d"),
                         k(JournalKind::kCreate, "g"),
                         k(JournalKind::kDirty, "g"),
@@ -104,6 +106,7 @@ TEST_F(ScanTest, ChangesBehindTheMountAreJournaled) {
   ASSERT_EQ(::symlink("b", (root_ + "/s").c_str()), 0);
   write("new", "n");
   EXPECT_EQ(scan(), (std::vector<std::string>{
+                        k(JournalKind::kSetattr, ""),  // its entries changed
                         k(JournalKind::kUnlink, "d/sub/x"),
                         k(JournalKind::kRmdir, "d/sub"),
                         k(JournalKind::kRmdir, "d"),
@@ -127,11 +130,25 @@ TEST_F(ScanTest, ReplacedEntriesAreSeen) {
   ASSERT_EQ(::mkdir((root_ + "/a").c_str(), 0755), 0);
   write("b.tmp", "DATA");
   ASSERT_EQ(::rename((root_ + "/b.tmp").c_str(), (root_ + "/b").c_str()), 0);
+  // The root's mtime moved with its entries: journaled with its attributes.
   EXPECT_EQ(scan(), (std::vector<std::string>{
+                        k(JournalKind::kSetattr, ""),
                         k(JournalKind::kUnlink, "a"),
                         k(JournalKind::kMkdir, "a"),
                         k(JournalKind::kDirty, "b"),
                     }));
+}
+
+// A directory's times set behind the catalog (a utimens the mount replied
+// to but never committed, before a SIGKILL) are journaled with its mode
+// and owner, and the catalog follows, so the next scan finds nothing.
+TEST_F(ScanTest, DirectoryMtimeChangesAreSeen) {
+  ASSERT_EQ(::mkdir((root_ + "/d").c_str(), 0755), 0);
+  scan();
+  const struct timespec times[2] = {{1000, 5}, {2000, 7}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, (root_ + "/d").c_str(), times, 0), 0);
+  EXPECT_EQ(scan(), (std::vector<std::string>{k(JournalKind::kSetattr, "d")}));
+  EXPECT_EQ(scan(), std::vector<std::string>{});
 }
 
 }  // namespace

@@ -79,32 +79,26 @@ class KillTest : public FaultTest {
   }
 };
 
-// KNOWN FAILURES, disabled so CI stays meaningful (run them with
-// --gtest_also_run_disabled_tests; the soak script does). Contents,
-// names, types and modes converge and the torn-file checker finds
-// nothing; what fails, in about one trial set in two, is a real bug left
-// open, not a test problem:
-//  - with a replicate daemon running beside the writer (killed or not),
-//    a directory's mtime on the mirror sometimes ends later than the
-//    source's: an operation reaches the mirror after the batch's
-//    attribute fix; not yet found which;
-//  - a SIGKILL'd mount loses a utimens of a directory it had replied to
-//    but not committed, and the start-up scan compares only a
-//    directory's mode and owner (the catalog does not follow directory
-//    mtimes), so that mtime never reaches the mirror.
-// The connection-cut, full-disk and changed-on-the-mirror tests pass and
-// stay enabled.
-TEST_F(KillTest, DISABLED_ContinuousReplicationDuringWorkloadConverges) {
+// Each was a real bug, found here:
+//  - an attribute fix (or a file's content) read by path from BACKING
+//    after a rename had reused the path or moved the entry: the fix was
+//    dropped, or another file's content went out under this name and its
+//    hard links (the sender now checks the inode and replays the batch
+//    from the record that needed it);
+//  - a SIGKILL'd mount lost a directory utimens it had replied to but not
+//    committed, and the start-up scan did not compare directory mtimes
+//    (it does now; a clean stop records them in the catalog).
+TEST_F(KillTest, ContinuousReplicationDuringWorkloadConverges) {
   run_trials(Victim::kNone);
 }
 
-TEST_F(KillTest, DISABLED_ReplicateKilledDuringWorkloadConverges) {
+TEST_F(KillTest, ReplicateKilledDuringWorkloadConverges) {
   run_trials(Victim::kReplicate);
 }
 
-TEST_F(KillTest, DISABLED_ServeKilledDuringWorkloadConverges) { run_trials(Victim::kServe); }
+TEST_F(KillTest, ServeKilledDuringWorkloadConverges) { run_trials(Victim::kServe); }
 
-TEST_F(KillTest, DISABLED_MountKilledDuringWorkloadConverges) { run_trials(Victim::kMount); }
+TEST_F(KillTest, MountKilledDuringWorkloadConverges) { run_trials(Victim::kMount); }
 
 }  // namespace
 }  // namespace mirrorfs::replicator::testing
