@@ -148,6 +148,9 @@ Options:
                    MS milliseconds after they completed (default 5);
                    'mirrorfs replicate' asks the mount to commit before
                    it reads, so it never misses one
+  --config FILE    take settings from FILE: state, [mount] (backing and
+                   mountpoint stand for the operands; options = [...] for
+                   -o); flags win (see docs/config.md)
   -h, --help       show this help
 
 Unmount with 'fusermount3 -u MOUNTPOINT' or 'umount MOUNTPOINT', or send
@@ -181,6 +184,10 @@ Options:
                          changed in a few places are updated in place,
                          through an undo log in DIR, instead of rebuilt
                          in a temporary file (see below)
+  --config FILE          take settings from FILE: state, [serve] (root
+                         for ROOT, allow = [...]); flags win, and --allow
+                         given here replaces the file's list
+                         (see docs/config.md)
   -h, --help             show this help
 
 A large file updated in place (a dirty-range delta: a few changed ranges)
@@ -216,6 +223,10 @@ Options:
                             exit 1 with the reason if one cannot get there
                             (after a few attempts)
   --bwlimit RATE            bytes per second per mirror, e.g. 500k, 10M
+  --config FILE             take settings from FILE: state, [replicate] and
+                            every [mirrors.NAME] (address, pin); flags win,
+                            and a --mirror NAME=HOST:PORT given here
+                            replaces the file's mirrors (docs/config.md)
   -h, --help                show this help
 
 SIGTERM or SIGINT: stops after the current step; nothing is lost.
@@ -237,6 +248,8 @@ Options:
                 "name", "acked_seq", "pending_operations", "pending_bytes",
                 "last_contact", "last_success", "last_error", "bytes_sent",
                 "bytes_saved"}]}; times are UTC ISO 8601 or null
+  --config FILE take settings from FILE: state, [status]; flags win
+                (see docs/config.md)
   -h, --help    show this help
 
 Exit status: 0 printed, 1 no state in DIR or an I/O error.
@@ -261,6 +274,8 @@ would have to be given the new fingerprint.
 
 Options:
   --state DIR  the state directory (created, mode 0700, if missing)
+  --config FILE  take settings from FILE: state, [keygen]; flags win
+               (see docs/config.md)
   -h, --help   show this help
 
 Exit status: 0 success; 1 usage or environment (no --state, a directory

@@ -21,12 +21,17 @@ constexpr std::string_view kHint = "mirrorfs keygen --help";
 
 }  // namespace
 
+const CommandSpec& keygen_spec() {
+  static const CommandSpec spec{"keygen", ":h", kOptions, {}, {}, {}};
+  return spec;
+}
+
 int run_keygen_command(int argc, char** argv) {
   std::string state_dir;
   opterr = 0;
   optind = 0;
   for (;;) {
-    const int c = getopt_long(argc, argv, ":h", kOptions, nullptr);
+    const int c = getopt_long(argc, argv, keygen_spec().shorts.c_str(), kOptions, nullptr);
     if (c == -1) break;
     switch (c) {
       case 's':

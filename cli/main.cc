@@ -9,7 +9,9 @@
 #include <new>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "cli/config.h"
 #include "cli/help.h"
 #include "cli/keygen_command.h"
 #include "cli/mount_command.h"
@@ -28,15 +30,42 @@ int unknown_command(const std::string& cmd) {
   return usage_error(cmd, "unknown command");
 }
 
+// The commands that parse their own command line, and so take --config
+// FILE: a new one is one entry here (its spec lists its options).
+struct OwnCommand {
+  const char* name;
+  int (*run)(int argc, char** argv);
+  const CommandSpec& (*spec)();
+};
+constexpr OwnCommand kOwnCommands[] = {
+    {"mount", run_mount_command, mount_spec},
+    {"serve", run_serve_command, serve_spec},
+    {"replicate", run_replicate_command, replicate_spec},
+    {"status", run_status_command, status_spec},
+    {"keygen", run_keygen_command, keygen_spec},
+};
+
+// Runs `cmd` on its arguments (argv[0] is its name) with the config file's
+// settings placed before them (cli/config.h).
+int run_own_command(const OwnCommand& cmd, int argc, char** argv) {
+  std::vector<const CommandSpec*> specs;
+  for (const OwnCommand& c : kOwnCommands) specs.push_back(&c.spec());
+  auto args = expand_config(cmd.spec(), specs, std::vector<std::string>(argv, argv + argc));
+  if (!args.is_ok()) {
+    return usage_error(cmd.name, args.status().message(),
+                       std::string("mirrorfs ") + cmd.name + " --help");
+  }
+  std::vector<char*> expanded;
+  for (std::string& a : *args) expanded.push_back(a.data());
+  expanded.push_back(nullptr);
+  return cmd.run(static_cast<int>(args->size()), expanded.data());
+}
+
 int run(int argc, char** argv) {
-  // Commands with their own options parse their own command line.
   if (argc >= 2) {
-    const std::string_view cmd = argv[1];
-    if (cmd == "mount") return run_mount_command(argc - 1, argv + 1);
-    if (cmd == "serve") return run_serve_command(argc - 1, argv + 1);
-    if (cmd == "replicate") return run_replicate_command(argc - 1, argv + 1);
-    if (cmd == "status") return run_status_command(argc - 1, argv + 1);
-    if (cmd == "keygen") return run_keygen_command(argc - 1, argv + 1);
+    for (const OwnCommand& cmd : kOwnCommands) {
+      if (std::string_view(argv[1]) == cmd.name) return run_own_command(cmd, argc - 1, argv + 1);
+    }
   }
   auto parsed = parse_command_line(argc, argv);
   if (!parsed) return usage_error("", parsed.status().message());

@@ -26,12 +26,18 @@ const struct option kOptions[] = {
 
 }  // namespace
 
+const CommandSpec& mount_spec() {
+  static const CommandSpec spec{"mount", ":fho:", kOptions, {"backing", "mountpoint"},
+                                {"options"}, {{"options", 'o'}}};
+  return spec;
+}
+
 int run_mount_command(int argc, char** argv) {
   fs::MountOptions opt;
   opterr = 0;
   optind = 0;
   for (;;) {
-    const int c = getopt_long(argc, argv, ":fho:", kOptions, nullptr);
+    const int c = getopt_long(argc, argv, mount_spec().shorts.c_str(), kOptions, nullptr);
     if (c == -1) break;
     switch (c) {
       case 's':

@@ -19,19 +19,56 @@
 
 namespace mirrorfs::cli {
 
+namespace {
+
+const struct option kServeOptions[] = {
+    {"listen", required_argument, nullptr, 'l'},
+    {"state", required_argument, nullptr, 's'},
+    {"allow", required_argument, nullptr, 'a'},
+    {"in-place-min", required_argument, nullptr, 'i'},
+    {"help", no_argument, nullptr, 'h'},
+    {nullptr, 0, nullptr, 0},
+};
+
+const struct option kReplicateOptions[] = {
+    {"state", required_argument, nullptr, 's'},
+    {"mirror", required_argument, nullptr, 'm'},
+    {"pin", required_argument, nullptr, 'p'},
+    {"once", no_argument, nullptr, 'o'},
+    {"bwlimit", required_argument, nullptr, 'b'},
+    {"help", no_argument, nullptr, 'h'},
+    {nullptr, 0, nullptr, 0},
+};
+
+const struct option kStatusOptions[] = {
+    {"state", required_argument, nullptr, 's'},
+    {"json", no_argument, nullptr, 'j'},
+    {"help", no_argument, nullptr, 'h'},
+    {nullptr, 0, nullptr, 0},
+};
+
+}  // namespace
+
+const CommandSpec& serve_spec() {
+  static const CommandSpec spec{"serve", ":h", kServeOptions, {"root"}, {"allow"}, {}};
+  return spec;
+}
+
+const CommandSpec& replicate_spec() {
+  static const CommandSpec spec{"replicate", ":h", kReplicateOptions, {}, {}, {}};
+  return spec;
+}
+
+const CommandSpec& status_spec() {
+  static const CommandSpec spec{"status", ":h", kStatusOptions, {}, {}, {}};
+  return spec;
+}
+
 int run_serve_command(int argc, char** argv) {
-  static const struct option kOptions[] = {
-      {"listen", required_argument, nullptr, 'l'},
-      {"state", required_argument, nullptr, 's'},
-      {"allow", required_argument, nullptr, 'a'},
-      {"in-place-min", required_argument, nullptr, 'i'},
-      {"help", no_argument, nullptr, 'h'},
-      {nullptr, 0, nullptr, 0},
-  };
   replicator::ServeOptions opt;
   std::string listen;
   const char* hint = "mirrorfs serve --help";
-  int rc = parse_options("serve", argc, argv, ":h", kOptions, [&](int c, std::string_view arg) {
+  int rc = parse_options("serve", argc, argv, ":h", kServeOptions, [&](int c, std::string_view arg) {
     if (c == 'l') listen = arg;
     if (c == 's') opt.state_dir = arg;
     if (c == 'a') {
@@ -63,19 +100,10 @@ int run_serve_command(int argc, char** argv) {
 }
 
 int run_replicate_command(int argc, char** argv) {
-  static const struct option kOptions[] = {
-      {"state", required_argument, nullptr, 's'},
-      {"mirror", required_argument, nullptr, 'm'},
-      {"pin", required_argument, nullptr, 'p'},
-      {"once", no_argument, nullptr, 'o'},
-      {"bwlimit", required_argument, nullptr, 'b'},
-      {"help", no_argument, nullptr, 'h'},
-      {nullptr, 0, nullptr, 0},
-  };
   replicator::ReplicateOptions opt;
   MirrorArgs mirrors;
   const char* hint = "mirrorfs replicate --help";
-  int rc = parse_options("replicate", argc, argv, ":h", kOptions, [&](int c, std::string_view arg) {
+  int rc = parse_options("replicate", argc, argv, ":h", kReplicateOptions, [&](int c, std::string_view arg) {
     if (c == 's') opt.state_dir = arg;
     if (c == 'o') opt.once = true;
     if (c == 'b') {
@@ -101,15 +129,9 @@ int run_replicate_command(int argc, char** argv) {
 }
 
 int run_status_command(int argc, char** argv) {
-  static const struct option kOptions[] = {
-      {"state", required_argument, nullptr, 's'},
-      {"json", no_argument, nullptr, 'j'},
-      {"help", no_argument, nullptr, 'h'},
-      {nullptr, 0, nullptr, 0},
-  };
   std::string state;
   bool json = false;
-  int rc = parse_options("status", argc, argv, ":h", kOptions, [&](int c, std::string_view arg) {
+  int rc = parse_options("status", argc, argv, ":h", kStatusOptions, [&](int c, std::string_view arg) {
     if (c == 's') state = arg;
     if (c == 'j') json = true;
     return -1;
