@@ -33,7 +33,12 @@ rm -f "$BUILD"/mirrorfs_*.deb
 debs=("$BUILD"/mirrorfs_*.deb)
 ((${#debs[@]} == 1)) && [[ -f ${debs[0]} ]] || fail "cpack made no one .deb"
 DEB=${debs[0]}
-dpkg-deb --info "$DEB" | sed -n '/Package:/,$p'
+dpkg-deb --field "$DEB"
+# The example configurations are valid TOML (what the config files of
+# the units are copied from).
+python3 -c 'import sys, tomllib
+for f in sys.argv[1:]: tomllib.load(open(f, "rb"))' \
+  packaging/examples/mount.toml packaging/examples/serve.toml
 
 say "dpkg -c: nothing but the program, units, docs and man page"
 dpkg -c "$DEB" | awk '{print $6}' >"$BUILD/deb-contents.txt"
@@ -42,7 +47,7 @@ if grep -Ei 'test|bench|fuzz|\.a$|/include/' "$BUILD/deb-contents.txt"; then
 fi
 depends=$(dpkg-deb --field "$DEB" Depends)
 echo "Depends: $depends"
-for dep in fuse3 libfuse3-3 libsqlite3-0 libssl3 libzstd1 libb2-1; do
+for dep in fuse3 libfuse3-3 libsqlite3-0 libssl3 libzstd1 libnettle8; do
   [[ ", $depends," == *", $dep"[\ ,]* ]] || fail "Depends lacks $dep"
 done
 

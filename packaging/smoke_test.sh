@@ -31,14 +31,23 @@ cleanup() {
   for pid in $MOUNT_PID $SERVE_PID; do
     { kill "$pid" && wait "$pid"; } 2>/dev/null || true
   done
-  if grep -q " $WORK/" /proc/self/mountinfo; then
-    fusermount3 -uz "$WORK/mnt" 2>/dev/null || umount -l "$WORK/mnt" || true
+  if in_mountinfo; then
+    fusermount3 -uz "$MNT" 2>/dev/null || umount -l "$MNT" || true
   fi
   if [[ ${KEEP_TMP:-0} == 1 ]]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 cd "$WORK"
-mkdir backing mnt state mirror mirror-state
+# The mountpoint has a space in its name: unmount-stale must find it in
+# /proc/self/mountinfo, which escapes it as \040.
+MNT="$WORK/mnt point"
+mkdir backing "$MNT" state mirror mirror-state
+# in_mountinfo [FSTYPE]: MNT is in the mount table (with that type).
+in_mountinfo() {
+  ESC=${MNT// /\\040} awk -v t="${1:-}" \
+    '$5 == ENVIRON["ESC"] && (t == "" || $0 ~ " - " t " ")' \
+    /proc/self/mountinfo | grep -q .
+}
 
 # wait_for WHAT CMD...: retries CMD for up to 10 s.
 wait_for() {
@@ -50,14 +59,14 @@ wait_for() {
   done
   fail "timed out waiting for $what"
 }
-is_mounted() { mountpoint -q mnt; }
+is_mounted() { mountpoint -q "$MNT"; }
 listening() {
   PORT=$(sed -n 's/.* on 127\.0\.0\.1:\([0-9]*\)$/\1/p' serve.log | head -n1)
   [[ -n $PORT ]]
 }
 # start_mount: mount -f in the background, as mirrorfs-mount@ runs it.
 start_mount() {
-  "$M" mount backing mnt --state state -f 2>>mount.log &
+  "$M" mount backing "$MNT" --state state -f 2>>mount.log &
   MOUNT_PID=$!
   wait_for "the mount" is_mounted
 }
@@ -87,18 +96,18 @@ wait_for "serve to listen" listening
 say "mount -f, files written through it"
 echo "here before the first mount" >backing/existing.txt
 start_mount
-head -c $((4 * 1024 * 1024)) /dev/urandom >mnt/big.bin
+head -c $((4 * 1024 * 1024)) /dev/urandom >"$MNT"/big.bin
 head -c 4096 /dev/urandom |
-  dd of=mnt/big.bin bs=4096 seek=100 conv=notrunc status=none
-mkdir -p mnt/docs/deep
-echo "hello" >mnt/docs/hello.txt
-mv mnt/docs/hello.txt mnt/docs/greeting.txt
-echo "draft" >mnt/docs/deep/draft.txt
-ln -s docs/greeting.txt mnt/link
-chmod 640 mnt/existing.txt
-touch -d '2020-02-02 02:02:02.123456789' mnt/docs/deep/draft.txt
-echo "gone soon" >mnt/removed.txt
-rm mnt/removed.txt
+  dd of="$MNT"/big.bin bs=4096 seek=100 conv=notrunc status=none
+mkdir -p "$MNT"/docs/deep
+echo "hello" >"$MNT"/docs/hello.txt
+mv "$MNT"/docs/hello.txt "$MNT"/docs/greeting.txt
+echo "draft" >"$MNT"/docs/deep/draft.txt
+ln -s docs/greeting.txt "$MNT"/link
+chmod 640 "$MNT"/existing.txt
+touch -d '2020-02-02 02:02:02.123456789' "$MNT"/docs/deep/draft.txt
+echo "gone soon" >"$MNT"/removed.txt
+rm "$MNT"/removed.txt
 
 say "replicate --once"
 "$M" replicate --once --state state --mirror "local=127.0.0.1:$PORT" \
@@ -116,7 +125,7 @@ echo "mirror equals BACKING"
 #   "$M" verify --state state --mirror local ...
 
 say "SIGTERM stops the mount cleanly"
-echo "written just before the stop" >mnt/last.txt
+echo "written just before the stop" >"$MNT"/last.txt
 kill -TERM "$MOUNT_PID"
 rc=0
 wait "$MOUNT_PID" || rc=$?
@@ -133,17 +142,17 @@ start_mount
 kill -KILL "$MOUNT_PID"
 wait "$MOUNT_PID" 2>/dev/null || true
 MOUNT_PID=
-stat mnt >/dev/null 2>&1 && fail "mountpoint still answers after SIGKILL"
-grep -q " $WORK/mnt .* fuse.mirrorfs " /proc/self/mountinfo ||
+stat "$MNT" >/dev/null 2>&1 && fail "mountpoint still answers after SIGKILL"
+in_mountinfo fuse.mirrorfs ||
   fail "no dead fuse.mirrorfs mount left to clean up"
 cat >unit.toml <<EOF
 state = "$WORK/state"
 [mount]
 backing = "$WORK/backing"
-mountpoint = "$WORK/mnt/"   # a trailing slash, as people write it
+mountpoint = "$MNT/"   # a trailing slash, as people write it
 EOF
 "$UNMOUNT_STALE" unit.toml
-grep -q " $WORK/mnt " /proc/self/mountinfo &&
+in_mountinfo &&
   fail "unmount-stale left the dead mount"
 start_mount  # the unit's next start succeeds
 "$UNMOUNT_STALE" unit.toml
