@@ -69,11 +69,12 @@ for f in /usr/bin/mirrorfs /usr/lib/mirrorfs/unmount-stale \
          /lib/systemd/system/mirrorfs-serve.service \
          /usr/share/doc/mirrorfs/examples/NAME.toml \
          /usr/share/doc/mirrorfs/examples/serve.toml \
-         /usr/share/man/man1/mirrorfs.1.gz /etc/mirrorfs; do
+         /usr/share/man/man1/mirrorfs.1.gz /etc/mirrorfs /var/lib/mirrorfs; do
   dpkg -L mirrorfs | grep -qx "$f" || fail "dpkg -L mirrorfs lacks $f"
   [[ -e $f ]] || fail "$f not installed"
 done
 [[ -d /etc/mirrorfs ]] || fail "/etc/mirrorfs is not a directory"
+[[ $(stat -c %a /var/lib/mirrorfs) == 700 ]] || fail "/var/lib/mirrorfs not 0700"
 cmp packaging/examples/mount.toml /usr/share/doc/mirrorfs/examples/NAME.toml
 cmp packaging/examples/serve.toml /usr/share/doc/mirrorfs/examples/serve.toml
 /usr/bin/mirrorfs --version
