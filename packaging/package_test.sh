@@ -16,6 +16,8 @@
 #
 # Usage: package_test.sh [BUILD_DIR]   (default build)
 # Environment: JOBS (default 2), KEEP_INSTALLED=1.
+# (No `cmd | grep -q`: with pipefail, grep exiting at the first match
+# fails the pipeline when cmd then gets SIGPIPE.)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -63,6 +65,7 @@ cleanup() {
 trap cleanup EXIT
 
 say "dpkg -L mirrorfs"
+listed=$(dpkg -L mirrorfs)
 for f in /usr/bin/mirrorfs /usr/lib/mirrorfs/unmount-stale \
          /lib/systemd/system/mirrorfs-mount@.service \
          /lib/systemd/system/mirrorfs-replicate@.service \
@@ -70,7 +73,7 @@ for f in /usr/bin/mirrorfs /usr/lib/mirrorfs/unmount-stale \
          /usr/share/doc/mirrorfs/examples/NAME.toml \
          /usr/share/doc/mirrorfs/examples/serve.toml \
          /usr/share/man/man1/mirrorfs.1.gz /etc/mirrorfs /var/lib/mirrorfs; do
-  dpkg -L mirrorfs | grep -qx "$f" || fail "dpkg -L mirrorfs lacks $f"
+  grep -qx -- "$f" <<<"$listed" || fail "dpkg -L mirrorfs lacks $f"
   [[ -e $f ]] || fail "$f not installed"
 done
 [[ -d /etc/mirrorfs ]] || fail "/etc/mirrorfs is not a directory"
@@ -93,16 +96,16 @@ page=/usr/share/man/man1/mirrorfs.1.gz
 warnings=$(zcat "$page" | groff -man -Tutf8 -ww -z 2>&1)
 [[ -z $warnings ]] || { echo "$warnings"; fail "groff warnings"; }
 rendered=$(MANWIDTH=80 man -l "$page" 2>&1)
-echo "$rendered" | head -n 12
+head -n 12 <<<"$rendered"
 commands=$(/usr/bin/mirrorfs --help |
            sed -n '/^Commands:/,/^$/s/^  \([a-z]\+\) .*/\1/p')
 [[ -n $commands ]] || fail "no commands in mirrorfs --help"
 for cmd in $commands; do
-  echo "$rendered" | grep -q "^   mirrorfs $cmd\$" ||
+  grep -q "^   mirrorfs $cmd\$" <<<"$rendered" ||
     fail "the man page has no section for '$cmd'"
-  first=$(/usr/bin/mirrorfs help "$cmd" | sed -n '/^Options:/{n;p;q}' |
-          awk '{print $1}' | tr -d ,)
-  [[ -z $first ]] || echo "$rendered" | grep -qF -- "$first" ||
+  first=$(/usr/bin/mirrorfs help "$cmd" |
+          awk 'f == 1 { print $1; f = 2 } /^Options:/ { f = 1 }' | tr -d ,)
+  [[ -z $first ]] || grep -qF -- "$first" <<<"$rendered" ||
     fail "the man page lacks '$first' of '$cmd'"
 done
 echo "renders cleanly; sections for:" $commands

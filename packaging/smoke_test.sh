@@ -44,9 +44,9 @@ MNT="$WORK/mnt point"
 mkdir backing "$MNT" state mirror mirror-state
 # in_mountinfo [FSTYPE]: MNT is in the mount table (with that type).
 in_mountinfo() {
-  ESC=${MNT// /\\040} awk -v t="${1:-}" \
-    '$5 == ENVIRON["ESC"] && (t == "" || $0 ~ " - " t " ")' \
-    /proc/self/mountinfo | grep -q .
+  ESC=${MNT// /\\040} awk -v t="${1:-}" '
+    $5 == ENVIRON["ESC"] && (t == "" || $0 ~ " - " t " ") { found = 1 }
+    END { exit !found }' /proc/self/mountinfo
 }
 
 # wait_for WHAT CMD...: retries CMD for up to 10 s.
@@ -61,7 +61,7 @@ wait_for() {
 }
 is_mounted() { mountpoint -q "$MNT"; }
 listening() {
-  PORT=$(sed -n 's/.* on 127\.0\.0\.1:\([0-9]*\)$/\1/p' serve.log | head -n1)
+  PORT=$(sed -n 's/.* on 127\.0\.0\.1:\([0-9]*\)$/\1/p' serve.log | sed -n 1p)
   [[ -n $PORT ]]
 }
 # start_mount: mount -f in the background, as mirrorfs-mount@ runs it.
@@ -78,7 +78,7 @@ same_tree() {  # A B
     fail "$2 differs from $1 (types, modes, sizes, mtimes)"
 }
 
-say "$("$M" --version | head -n1) ($M)"
+say "$("$M" --version | sed -n 1p) ($M)"
 say "keygen on both ends"
 CLIENT_KEY=$("$M" keygen --state state 2>/dev/null)
 MIRROR_KEY=$("$M" keygen --state mirror-state 2>/dev/null)
@@ -113,7 +113,7 @@ say "replicate --once"
 "$M" replicate --once --state state --mirror "local=127.0.0.1:$PORT" \
   --pin "local=$MIRROR_KEY"
 same_tree backing mirror
-"$M" status --state state --json | grep -q '"name":"local"' ||
+[[ $("$M" status --state state --json) == *'"name":"local"'* ]] ||
   fail "status --json does not list the mirror"
 echo "mirror equals BACKING"
 
