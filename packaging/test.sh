@@ -7,11 +7,15 @@
 #                   mount tests then run an ASan-built daemon too)
 #   3. build-fuzz/  clang-14 with -DMIRRORFS_FUZZ=ON; every fuzz_* target
 #                   for FUZZ_SECONDS on a scratch copy of its seed corpus
+#   4. package      cpack -G DEB in build/, apt-get install of the .deb,
+#                   its units, man page and an end-to-end smoke test with
+#                   the installed binary (packaging/package_test.sh)
 # Every stage runs even if an earlier one failed; the summary at the end
 # lists each, and the exit status is non-zero if any failed.
 #
 # Environment: JOBS (build and ctest parallelism, default 2),
-# FUZZ_SECONDS (per fuzz target, default 60), SKIP_ASAN=1, SKIP_FUZZ=1.
+# FUZZ_SECONDS (per fuzz target, default 60), SKIP_ASAN=1, SKIP_FUZZ=1,
+# SKIP_PACKAGE=1.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -21,7 +25,8 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 PACKAGES=(cmake ninja-build g++ pkg-config libb2-dev nettle-dev libsqlite3-dev libgtest-dev
           libgmock-dev libbenchmark-dev rdiff clang-14 libclang-rt-14-dev
           time python3 xfsprogs libfuse3-dev fuse3 libboost-dev libssl-dev
-          libzstd-dev libtomlplusplus-dev openssl rsync)
+          libzstd-dev libtomlplusplus-dev openssl rsync dpkg-dev file man-db groff-base
+          systemd)
 
 say() { printf '\n=== %s\n' "$*"; }
 
@@ -114,6 +119,15 @@ stage_fuzz() {
   ((failed == 0))
 }
 
+stage_package() {
+  say "package: cpack -G DEB, install, units, man page, smoke test"
+  local t0=$SECONDS rc=0
+  [[ -x build/mirrorfs ]] || { echo "FAIL: no build/mirrorfs"; return 1; }
+  bash packaging/package_test.sh build || rc=$?
+  echo "package stage: $((SECONDS - t0)) s"
+  return "$rc"
+}
+
 say "installing packages"
 install_packages "${PACKAGES[@]}"
 
@@ -132,6 +146,7 @@ run_stage() {  # NAME FUNCTION
 run_stage "build + ctest" stage_build
 if [[ ${SKIP_ASAN:-0} != 1 ]]; then run_stage "ASan/UBSan ctest" stage_asan; fi
 if [[ ${SKIP_FUZZ:-0} != 1 ]]; then run_stage "fuzz" stage_fuzz; fi
+if [[ ${SKIP_PACKAGE:-0} != 1 ]]; then run_stage "package" stage_package; fi
 
 say "summary"
 printf '%s\n' "${RESULTS[@]}"
