@@ -15,6 +15,7 @@
 #include "core/whole_file.h"
 #include "replicator/content_sender.h"
 #include "replicator/job_pump.h"
+#include "replicator/wire/codec.h"
 
 namespace mirrorfs::replicator {
 namespace {

@@ -23,6 +23,7 @@
 // by one thread at a time and must not outlive its Applier.
 #pragma once
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdint>

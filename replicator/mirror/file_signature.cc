@@ -1,6 +1,7 @@
 // Applier::signature: the librsync signature of a file the mirror holds,
 // with its content hash from the same read; Applier::open_read, the file
 // a fetch reads.
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <memory>
