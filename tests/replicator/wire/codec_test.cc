@@ -122,7 +122,7 @@ TEST(CodecTest, UnknownTypesAreCorrupt) {
       EXPECT_STREQ(type_name(static_cast<Type>(t)), "Unknown");
     }
   }
-  EXPECT_EQ(known, 27);
+  EXPECT_EQ(known, 32);
 }
 
 TEST(CodecTest, ZstdFlagOnlyOnChunks) {
