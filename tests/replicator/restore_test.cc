@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <random>
 #include <string>
 #include <thread>
@@ -225,6 +226,11 @@ TEST_F(RestoreTest, RunsBesideAReplicatingSession) {
   EXPECT_TRUE(wait_until([&] { return stdfs::exists(mirror_ + "/g"); }, 30))
       << "replicate went on";
   EXPECT_TRUE(replicate_running());
+  // Its first sync (not on a terminal) logged plain progress lines.
+  std::ifstream in(state_ + "/replicate.log");
+  const std::string log((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(log.find("mirror m: initial sync: 1/1 files"), std::string::npos) << log;
+  EXPECT_EQ(log.find('\r'), std::string::npos);
 }
 
 TEST_F(RestoreTest, AReadOnlySessionRefusesEveryChange) {
