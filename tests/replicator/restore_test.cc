@@ -27,15 +27,6 @@ namespace {
 namespace stdfs = std::filesystem;
 using fs::testing::compare_trees;
 
-std::string random_bytes(size_t n, std::mt19937_64& rng) {
-  std::string s(n, '\0');
-  for (size_t i = 0; i < n; i += 8) {
-    const uint64_t v = rng();
-    std::memcpy(s.data() + i, &v, std::min<size_t>(8, n - i));
-  }
-  return s;
-}
-
 void set_mtime(const std::string& p, int64_t sec, long nsec) {
   const timespec ts[2] = {{0, UTIME_OMIT}, {sec, nsec}};
   ASSERT_EQ(::utimensat(AT_FDCWD, p.c_str(), ts, AT_SYMLINK_NOFOLLOW), 0) << p;
