@@ -22,6 +22,7 @@ Commands:
   replicate  ship the journaled changes to mirrors
   serve      the mirror daemon: apply what replicators send beneath ROOT
   status     what each mirror acknowledged, what is pending, last errors
+  restore    bring files back from a mirror, as deltas against DEST
   keygen     make this host's key for replication; print its fingerprint
   signature  write the signature of a basis file
   delta      write the delta that turns a signature's basis into a new file
@@ -255,6 +256,48 @@ Options:
 Exit status: 0 printed, 1 no state in DIR or an I/O error.
 )";
 
+constexpr std::string_view kRestore =
+    R"(Usage: mirrorfs restore --state DIR --mirror NAME=HOST:PORT --pin NAME=FINGERPRINT
+                        [PATH...] --to DEST
+       mirrorfs restore --state DIR --mirror NAME [PATH...] --to DEST
+
+Brings files back from a mirror into DEST: the mirror's tree beneath each
+PATH (relative to the mirror's root; default: everything) is rebuilt at
+the same relative path beneath DEST (created if missing): directories,
+regular files, symlinks, hard links, fifos, device nodes (as root), mode
+and mtime, owners (as root). Extended attributes are not restored yet.
+A file DEST already holds is updated by an rsync delta against it (only
+what differs crosses the network) or left as it is when its content is
+the mirror's; each file is written beside its name, checked against the
+mirror's content hash, fsynced and renamed into place, so an interrupted
+restore never leaves a torn file. Files in DEST the mirror does not have
+are left alone; a name holding another file type is replaced.
+
+The session is read-only: it runs while 'mirrorfs replicate' of the same
+host is connected and changes nothing on the mirror. Only this host's
+key (DIR/identity.key, see 'mirrorfs keygen') is needed, no journal: a
+rebuilt host restores with a fresh DIR whose key the mirror allows.
+
+Progress (files, bytes, rate, ETA) is redrawn on standard error when it
+is a terminal, else written as a line every 10 s. At the end, one line on
+standard output: "restored N files, X bytes, Y on the wire (Z saved by
+deltas); ...".
+
+Options:
+  --state DIR               this host's state directory (its key)
+  --mirror NAME=HOST:PORT   the mirror ('mirrorfs serve' there); or
+  --mirror NAME             one defined in the configuration
+  --pin NAME=FINGERPRINT    the key the mirror NAME must present
+  --to DEST                 where to restore
+  --config FILE             take settings from FILE: state, [restore] and
+                            [mirrors.NAME]; flags win (see docs/config.md)
+  -h, --help                show this help
+
+SIGTERM or SIGINT: stops between files; every file in DEST is whole.
+Exit status: 0 restored, 1 usage, environment, a PATH not on the mirror
+or a file that could not be restored (the first is named), 3 internal.
+)";
+
 constexpr std::string_view kKeygen =
     R"(Usage: mirrorfs keygen --state DIR
 
@@ -296,6 +339,7 @@ std::string_view command_help(std::string_view command) {
   if (command == "serve") return kServe;
   if (command == "replicate") return kReplicate;
   if (command == "status") return kStatus;
+  if (command == "restore") return kRestore;
   if (command == "keygen") return kKeygen;
   if (command == "signature") return kSignature;
   if (command == "delta") return kDelta;

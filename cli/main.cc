@@ -20,6 +20,7 @@
 #include "cli/rdiff_commands.h"
 #include "cli/replicate_commands.h"
 #include "cli/report.h"
+#include "cli/restore_command.h"
 
 namespace mirrorfs::cli {
 namespace {
@@ -42,6 +43,7 @@ constexpr OwnCommand kOwnCommands[] = {
     {"serve", run_serve_command, serve_spec},
     {"replicate", run_replicate_command, replicate_spec},
     {"status", run_status_command, status_spec},
+    {"restore", run_restore_command, restore_spec},
     {"keygen", run_keygen_command, keygen_spec},
 };
 

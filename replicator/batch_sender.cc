@@ -359,6 +359,7 @@ class BatchSender {
         out_.versions.emplace_back(slot.job->file, std::move(hash));
         out_.files_sent += 1;
         out_.bytes_saved += result.delta.copy_bytes;
+        if (ctx_.progress) ctx_.progress->advance(1, result.size);
       } else if (std::holds_alternative<wire::BasisMismatch>(last.body)) {
         retry->push_back(&slot);
       } else if (const auto* err = std::get_if<wire::Error>(&last.body)) {

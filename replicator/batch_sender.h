@@ -22,6 +22,7 @@
 #include "db/signature_cache.h"
 #include "replicator/client_session.h"
 #include "replicator/plan.h"
+#include "replicator/progress.h"
 
 namespace mirrorfs::replicator {
 
@@ -39,6 +40,9 @@ struct BatchContext {
   db::SignatureCache* signatures = nullptr;
   db::MirrorId mirror = 0;
   int backing_dir_fd = -1;
+  // Not null: advanced by each file the mirror took (a full plan's
+  // initial sync shows its progress). Not owned.
+  ProgressMeter* progress = nullptr;
 };
 
 // Sends `plan` and waits for the mirror to acknowledge it. An error return

@@ -8,6 +8,7 @@ bool is_final_answer(const wire::Message& m) {
          std::holds_alternative<wire::BasisMismatch>(m.body) ||
          std::holds_alternative<wire::SigEnd>(m.body) ||
          std::holds_alternative<wire::ListEnd>(m.body) ||
+         std::holds_alternative<wire::FetchEnd>(m.body) ||
          std::holds_alternative<wire::Ack>(m.body);
 }
 

@@ -40,7 +40,7 @@ class ClientSession {
   Result<uint64_t> request(wire::Body body);
 
   // Everything received for `id` once its final answer (Ok, Error,
-  // BasisMismatch, SigEnd, ListEnd, Ack) arrived: the final answer last. Waits up
+  // BasisMismatch, SigEnd, ListEnd, FetchEnd, Ack) arrived: the final answer last. Waits up
   // to `timeout`; the connection's end (its reason) ends the wait too.
   Result<std::vector<wire::Message>> wait(uint64_t id,
                                           std::chrono::milliseconds timeout);

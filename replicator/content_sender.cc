@@ -13,53 +13,12 @@
 #include "core/delta.h"
 #include "core/signature_format.h"
 #include "db/attr_payload.h"
+#include "replicator/job_pump.h"
 
 namespace mirrorfs::replicator {
 namespace {
 
 constexpr size_t kReadChunk = 1u << 20;
-
-// Runs `job` over in[0..len) (eof: nothing follows), handing each full
-// output buffer to `flush`. Output accumulates in `out` up to its size.
-class Pump {
- public:
-  Pump(core::Job& job, size_t out_size, std::function<Status(std::span<const uint8_t>)> flush)
-      : job_(job), out_(out_size), flush_(std::move(flush)) {}
-
-  Status run(const uint8_t* in, size_t len, bool eof) {
-    core::JobBuffers b;
-    b.next_in = in;
-    b.avail_in = len;
-    b.eof_in = eof;
-    for (;;) {
-      b.next_out = out_.data() + have_;
-      b.avail_out = out_.size() - have_;
-      Result<core::JobStep> step = job_.iterate(b);
-      if (!step.is_ok()) return step.status();
-      have_ = out_.size() - b.avail_out;
-      if (*step == core::JobStep::kDone) return flush_out();
-      if (b.avail_out == 0) {
-        MIRRORFS_RETURN_IF_ERROR(flush_out());
-        continue;
-      }
-      if (b.avail_in == 0 && !eof) return Status::ok();
-      if (b.avail_in == 0 && eof) continue;  // the job finishes its tail
-    }
-  }
-
- private:
-  Status flush_out() {
-    if (have_ == 0) return Status::ok();
-    Status s = flush_(std::span<const uint8_t>(out_.data(), have_));
-    have_ = 0;
-    return s;
-  }
-
-  core::Job& job_;
-  std::vector<uint8_t> out_;
-  size_t have_ = 0;
-  std::function<Status(std::span<const uint8_t>)> flush_;
-};
 
 }  // namespace
 
@@ -156,13 +115,13 @@ Result<ContentResult> send_content(Channel& ch, const SendContentArgs& args,
   }
   MIRRORFS_RETURN_IF_ERROR(ch.send(m));
 
-  Pump delta_pump(*delta, wire::kMaxChunk, [&](std::span<const uint8_t> out) {
+  JobPump delta_pump(*delta, wire::kMaxChunk, [&](std::span<const uint8_t> out) {
     wire::Message d;
     d.request_id = args.request_id;
     d.body = wire::FileData{std::vector<uint8_t>(out.begin(), out.end())};
     return ch.send(d);
   });
-  Pump sig_pump(*signer, 64u << 10, [&](std::span<const uint8_t> out) {
+  JobPump sig_pump(*signer, 64u << 10, [&](std::span<const uint8_t> out) {
     result.signature.insert(result.signature.end(), out.begin(), out.end());
     return Status::ok();
   });

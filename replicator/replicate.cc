@@ -189,7 +189,20 @@ class MirrorWorker {
       ctx.signatures = store_.signatures.get();
       ctx.mirror = mirror_;
       ctx.backing_dir_fd = backing_fd_;
+      // A whole tree (the first sync to a mirror) takes long: its progress
+      // goes to the log (a terminal gets one line redrawn).
+      std::optional<ProgressMeter> meter;
+      if (full_plan_) {
+        uint64_t bytes = 0;
+        for (const ContentJob& j : plan.contents) bytes += j.catalog.size;
+        ProgressOptions popt;
+        popt.what = "mirror " + target_.name + ": initial sync";
+        popt.tty = stderr_is_tty();
+        meter.emplace(popt, plan.contents.size(), bytes);
+        ctx.progress = &*meter;
+      }
       MIRRORFS_ASSIGN_OR_RETURN(result, send_batch(ctx, plan));
+      if (meter) meter->finish();
       MIRRORFS_RETURN_IF_ERROR(record(result, acked));
       count_traffic(result.bytes_saved);
       if (!result.first_error.empty()) {
@@ -218,12 +231,14 @@ class MirrorWorker {
     // batch that stopped earlier would plan with paths from the future.
     MIRRORFS_ASSIGN_OR_RETURN(records, store_.journal->read_after(acked, SIZE_MAX / 2));
     MIRRORFS_ASSIGN_OR_RETURN(last, store_.journal->last_seq());
+    full_plan_ = acked == 0;  // the first sync to this mirror
     if (records.empty() && acked >= last) return Plan{};
     if (listing != nullptr && !listing->empty()) {
       log_info("mirror " + target_.name + " already holds " + std::to_string(listing->size()) +
                " entries: seeding it by deltas against them");
       MIRRORFS_ASSIGN_OR_RETURN(full, plan_full(*store_.catalog, last));
       seed_plan(*listing, full);
+      full_plan_ = true;
       return full;
     }
     if (records.empty() || records.front().seq != acked + 1) {
@@ -231,6 +246,7 @@ class MirrorWorker {
       // mirror added later): send the whole tree as of now instead.
       log_info("mirror " + target_.name + ": the journal no longer holds seq " +
                std::to_string(acked + 1) + "; sending the whole tree");
+      full_plan_ = true;
       return plan_full(*store_.catalog, last);
     }
     return plan_batch(records, *store_.catalog);
@@ -257,6 +273,7 @@ class MirrorWorker {
   db::MirrorId mirror_ = 0;
   uint64_t goal_ = 0;
   int backing_fd_ = -1;
+  bool full_plan_ = false;  // the last plan read is an initial sync (whole tree)
 };
 
 }  // namespace

@@ -8,13 +8,14 @@
 
 namespace mirrorfs::replicator {
 
-Result<std::vector<wire::ListEntry>> list_mirror(ClientSession& session, const std::string& path,
-                                                 std::chrono::milliseconds timeout) {
-  MIRRORFS_ASSIGN_OR_RETURN(id, session.request(wire::ListRequest{path}));
-  MIRRORFS_ASSIGN_OR_RETURN(answers, session.wait(id, timeout));
+Result<std::vector<wire::ListEntry>> listing_of(const std::vector<wire::Message>& answers,
+                                                const std::string& path) {
+  if (answers.empty()) return Status::corrupt("mirror sent no answer to a ListRequest");
   const wire::Message& last = answers.back();
   if (const auto* err = std::get_if<wire::Error>(&last.body)) {
-    return Status(Code::kIoError, "list " + path + " on the mirror: " + err->message, err->err);
+    return Status(err->code == static_cast<uint32_t>(Code::kNotFound) ? Code::kNotFound
+                                                                      : Code::kIoError,
+                  "list " + path + " on the mirror: " + err->message, err->err);
   }
   const auto* end = std::get_if<wire::ListEnd>(&last.body);
   if (end == nullptr) return Status::corrupt("mirror answered ListRequest with something else");
@@ -31,6 +32,13 @@ Result<std::vector<wire::ListEntry>> list_mirror(ClientSession& session, const s
                            " entries but its ListEnd says " + std::to_string(end->count));
   }
   return out;
+}
+
+Result<std::vector<wire::ListEntry>> list_mirror(ClientSession& session, const std::string& path,
+                                                 std::chrono::milliseconds timeout) {
+  MIRRORFS_ASSIGN_OR_RETURN(id, session.request(wire::ListRequest{path}));
+  MIRRORFS_ASSIGN_OR_RETURN(answers, session.wait(id, timeout));
+  return listing_of(answers, path);
 }
 
 void seed_plan(const std::vector<wire::ListEntry>& mirror, Plan& plan) {

@@ -28,6 +28,13 @@ namespace mirrorfs::replicator {
 Result<std::vector<wire::ListEntry>> list_mirror(ClientSession& session, const std::string& path,
                                                  std::chrono::milliseconds timeout);
 
+// The entries of a listing from every answer to its ListRequest (the
+// final one last). An Error answer becomes its Status (kNotFound when the
+// mirror said so, the errno kept); a count that does not add up is
+// kCorrupt.
+Result<std::vector<wire::ListEntry>> listing_of(const std::vector<wire::Message>& answers,
+                                                const std::string& path);
+
 // Adapts `plan` (from plan_full) to a mirror holding `mirror` (from
 // list_mirror of "."). The removals carry seq plan.first_seq, so one the
 // mirror fails to apply holds its Ack below every change of the plan and

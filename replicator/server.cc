@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "replicator/channel.h"
+#include "replicator/fetch_serve.h"
 #include "replicator/log.h"
 #include "replicator/mirror/applier.h"
 #include "replicator/tls/identity.h"
@@ -88,7 +89,12 @@ class Session {
  public:
   Session(Channel& ch, mirror::Applier& applier, std::mutex& applier_mu, ClientLocks& clients,
           const std::atomic<bool>& stop)
-      : ch_(ch), applier_(applier), mu_(applier_mu), clients_(clients), stop_(stop) {}
+      : ch_(ch),
+        applier_(applier),
+        mu_(applier_mu),
+        clients_(clients),
+        stop_(stop),
+        fetch_(applier, [&ch](const wire::Message& m) { return ch.send(m); }) {}
 
   void run() {
     Result<wire::Message> first = ch_.receive(std::chrono::seconds(30));
@@ -102,9 +108,14 @@ class Session {
       return log_end(Status::unsupported("no valid Hello"));
     }
     client_ = ch_.peer_fingerprint() + "/" + hello->journal_id;
+    // A read-only session (restore, verify) changes nothing, so it runs
+    // beside the client's replicating session instead of waiting for it.
+    read_only_ = (hello->capabilities & wire::kCapReadOnly) != 0;
     const std::shared_ptr<std::mutex> mine = clients_.of(client_);
-    std::unique_lock<std::mutex> one_session(*mine);
+    std::unique_lock<std::mutex> one_session(*mine, std::defer_lock);
+    if (!read_only_) one_session.lock();
     wire::HelloOk ok;
+    ok.capabilities = hello->capabilities & wire::kCapReadOnly;
     {
       std::lock_guard lock(mu_);
       ok.mirror_id = applier_.mirror_id();
@@ -112,9 +123,9 @@ class Session {
       if (!applied.is_ok()) return log_end(applied.status());
       ok.applied_seq = *applied;
     }
-    log_info("replicator " + hello->client_name + " (" + ch_.peer_address() +
-             ", key " + ch_.peer_fingerprint() + ") connected; applied up to seq " +
-             std::to_string(ok.applied_seq));
+    log_info((read_only_ ? "read-only client " : "replicator ") + hello->client_name + " (" +
+             ch_.peer_address() + ", key " + ch_.peer_fingerprint() +
+             ") connected; applied up to seq " + std::to_string(ok.applied_seq));
     if (Status s = ch_.send(wire::Message{0, ok}); !s.is_ok()) return log_end(s);
     while (!stop_.load()) {
       Result<wire::Message> m = ch_.receive(std::chrono::seconds(1));
@@ -152,6 +163,12 @@ class Session {
   // an operation that fails is answered with Error and the session goes on.
   Status handle(const wire::Message& m) {
     const uint64_t id = m.request_id;
+    // Fetches only read beneath ROOT (Applier::open_read is safe from any
+    // thread): no lock, so a restore never stalls a replicating session.
+    if (const auto* fb = std::get_if<wire::FetchBegin>(&m.body)) return fetch_.begin(id, *fb);
+    if (const auto* fs = std::get_if<wire::FetchSig>(&m.body)) return fetch_.sig(id, *fs);
+    if (std::holds_alternative<wire::FetchSigEnd>(m.body)) return fetch_.sig_end(id);
+    if (read_only_) return handle_read_only(m);
     std::lock_guard lock(mu_);
     if (const auto* op = std::get_if<wire::EntryOp>(&m.body)) {
       if (first_failed_ != UINT64_MAX && !(op->flags & wire::kOpStateFix)) {
@@ -205,13 +222,7 @@ class Session {
       writer_.reset();
       return answer(id, Status::ok());
     }
-    if (const auto* sr = std::get_if<wire::SigRequest>(&m.body)) {
-      Result<wire::SigEnd> end = applier_.signature(sr->path, [&](std::span<const uint8_t> b) {
-        return ch_.send(wire::Message{id, wire::SigData{std::vector<uint8_t>(b.begin(), b.end())}});
-      });
-      if (!end.is_ok()) return answer(id, end.status());
-      return ch_.send(wire::Message{id, *end});
-    }
+    if (const auto* sr = std::get_if<wire::SigRequest>(&m.body)) return signature(id, sr->path);
     if (const auto* lr = std::get_if<wire::ListRequest>(&m.body)) {
       // A client lists before it seeds: its next operations are made from
       // the tree's state, not replays of its journal.
@@ -226,6 +237,42 @@ class Session {
       return ch_.send(wire::Message{id, wire::Ack{seq}});
     }
     return Status::corrupt(std::string("unexpected ") + wire::type_name(wire::type_of(m)));
+  }
+
+  // A read-only session: listings and signatures (the Applier's reads
+  // are safe beside another session's writes, so no lock), and an Error
+  // for every operation that would change the tree or the client's
+  // progress. A refused content update's frames are dropped until its
+  // end, which gets the Error, as the protocol orders.
+  Status handle_read_only(const wire::Message& m) {
+    const uint64_t id = m.request_id;
+    if (const auto* lr = std::get_if<wire::ListRequest>(&m.body)) return list(id, lr->path);
+    if (const auto* sr = std::get_if<wire::SigRequest>(&m.body)) return signature(id, sr->path);
+    const Status refused(Code::kInvalidArgument,
+                         std::string(wire::type_name(wire::type_of(m))) +
+                             " refused: this is a read-only session",
+                         EROFS);
+    if (std::holds_alternative<wire::FileBegin>(m.body)) {
+      return skip(id, error_message(id, refused), Status::ok());
+    }
+    if (id == skip_id_ && std::holds_alternative<wire::FileData>(m.body)) return Status::ok();
+    if (id == skip_id_ && (std::holds_alternative<wire::FileEnd>(m.body) ||
+                           std::holds_alternative<wire::FileAbort>(m.body))) {
+      return end_skip();
+    }
+    if (std::holds_alternative<wire::EntryOp>(m.body) ||
+        std::holds_alternative<wire::Barrier>(m.body)) {
+      return answer(id, refused);
+    }
+    return Status::corrupt(std::string("unexpected ") + wire::type_name(wire::type_of(m)));
+  }
+
+  Status signature(uint64_t id, const std::string& path) {
+    Result<wire::SigEnd> end = applier_.signature(path, [&](std::span<const uint8_t> b) {
+      return ch_.send(wire::Message{id, wire::SigData{std::vector<uint8_t>(b.begin(), b.end())}});
+    });
+    if (!end.is_ok()) return answer(id, end.status());
+    return ch_.send(wire::Message{id, *end});
   }
 
   // Answers a ListRequest: ListData frames of at most kMaxListEntries
@@ -285,6 +332,8 @@ class Session {
   uint64_t writer_id_ = 0, skip_id_ = 0;
   wire::Message skip_answer_;
   uint64_t first_failed_ = UINT64_MAX;  // entry op seq, since the last Barrier
+  bool read_only_ = false;  // Hello had kCapReadOnly
+  FetchServer fetch_;
 };
 
 }  // namespace

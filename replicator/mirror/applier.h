@@ -23,6 +23,7 @@
 // by one thread at a time and must not outlive its Applier.
 #pragma once
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -33,6 +34,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/fd_io.h"
 #include "core/status.h"
 #include "replicator/wire/messages.h"
 
@@ -170,6 +172,12 @@ class Applier {
   virtual Result<wire::SigEnd> signature(
       std::string_view path,
       const std::function<Status(std::span<const uint8_t>)>& sink) = 0;
+
+  // Opens the regular file at `path` for reading (a fetch), confined
+  // like every path, never following a final symlink; *st gets its
+  // fstat. kNotFound if nothing is there, kInvalidArgument (err EINVAL)
+  // if what is there is no regular file.
+  virtual Result<core::UniqueFd> open_read(std::string_view path, struct stat* st) = 0;
 
   // Lists the entries beneath `path` ("." for ROOT; `path` itself is not
   // listed), passing each to `sink` as it is found, in pre-order (a

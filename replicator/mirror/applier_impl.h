@@ -51,6 +51,7 @@ class ApplierImpl : public Applier {
   void forget_progress(std::string_view client) override;
   Status list(std::string_view path,
               const std::function<Status(const wire::ListEntry&)>& sink) override;
+  Result<core::UniqueFd> open_read(std::string_view path, struct stat* st) override;
 
   // For the writer and the entry operations.
   const MirrorRoot& root() const { return *root_; }

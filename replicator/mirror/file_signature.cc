@@ -1,5 +1,7 @@
 // Applier::signature: the librsync signature of a file the mirror holds,
-// with its content hash from the same read.
+// with its content hash from the same read; Applier::open_read, the file
+// a fetch reads.
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <memory>
@@ -86,6 +88,18 @@ Result<wire::SigEnd> ApplierImpl::signature(
   end.size = offset;
   remember(st, end.hash, hasher.leaves());
   return end;
+}
+
+Result<core::UniqueFd> ApplierImpl::open_read(std::string_view path, struct stat* st) {
+  MIRRORFS_ASSIGN_OR_RETURN(e, root_->entry(path));
+  MIRRORFS_ASSIGN_OR_RETURN(fd, open_regular(e, st));
+  if (!fd.has_value()) {
+    if (::fstatat(e.dir.get(), e.name.c_str(), st, AT_SYMLINK_NOFOLLOW) != 0) {
+      return sys_error(errno, "open", path);
+    }
+    return Status(Code::kInvalidArgument, std::string(path) + ": not a regular file", EINVAL);
+  }
+  return core::UniqueFd(fd->release());
 }
 
 }  // namespace mirrorfs::replicator::mirror

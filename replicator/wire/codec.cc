@@ -20,12 +20,15 @@ constexpr size_t kReservedAt = 6;
 constexpr size_t kRequestIdAt = 8;
 
 bool is_chunk_type(Type t) {
-  return t == Type::kFileData || t == Type::kSigData;
+  return t == Type::kFileData || t == Type::kSigData || t == Type::kFetchSig ||
+         t == Type::kFetchData;
 }
 
 const std::vector<uint8_t>* chunk_bytes(const Body& b) {
   if (const auto* d = std::get_if<FileData>(&b)) return &d->bytes;
   if (const auto* d = std::get_if<SigData>(&b)) return &d->bytes;
+  if (const auto* d = std::get_if<FetchSig>(&b)) return &d->bytes;
+  if (const auto* d = std::get_if<FetchData>(&b)) return &d->bytes;
   return nullptr;
 }
 
@@ -35,10 +38,19 @@ Status corrupt_header(const std::string& why) {
   return Status::corrupt("frame header: " + why);
 }
 
-// Builds a FileData or SigData from the (decompressed) chunk.
+// Builds a FileData, SigData, FetchSig or FetchData from the
+// (decompressed) chunk.
 Body chunk_body(Type type, std::vector<uint8_t> bytes) {
-  if (type == Type::kFileData) return FileData{std::move(bytes)};
-  return SigData{std::move(bytes)};
+  switch (type) {
+    case Type::kFileData:
+      return FileData{std::move(bytes)};
+    case Type::kFetchSig:
+      return FetchSig{std::move(bytes)};
+    case Type::kFetchData:
+      return FetchData{std::move(bytes)};
+    default:
+      return SigData{std::move(bytes)};
+  }
 }
 
 // Appends the body of `m` (type `type`) to `out`; sets *flags.
@@ -85,6 +97,11 @@ Type type_of(const Message& m) {
     Type operator()(const ListRequest&) const { return Type::kListRequest; }
     Type operator()(const ListData&) const { return Type::kListData; }
     Type operator()(const ListEnd&) const { return Type::kListEnd; }
+    Type operator()(const FetchBegin&) const { return Type::kFetchBegin; }
+    Type operator()(const FetchSig&) const { return Type::kFetchSig; }
+    Type operator()(const FetchSigEnd&) const { return Type::kFetchSigEnd; }
+    Type operator()(const FetchData&) const { return Type::kFetchData; }
+    Type operator()(const FetchEnd&) const { return Type::kFetchEnd; }
   };
   return std::visit(Of{}, m.body);
 }
@@ -145,6 +162,16 @@ const char* type_name(Type t) {
       return "ListData";
     case Type::kListEnd:
       return "ListEnd";
+    case Type::kFetchBegin:
+      return "FetchBegin";
+    case Type::kFetchSig:
+      return "FetchSig";
+    case Type::kFetchSigEnd:
+      return "FetchSigEnd";
+    case Type::kFetchData:
+      return "FetchData";
+    case Type::kFetchEnd:
+      return "FetchEnd";
   }
   return kUnknownType;
 }

@@ -33,7 +33,7 @@ struct FrameHeader {
 // Parses the 16-byte header. kCorrupt for: a size other than
 // kFrameHeaderLen, body_len > kMaxFrameBody, an unknown type, reserved
 // flag bits or reserved bytes not zero, a flag not allowed for the type
-// (kFlagZstd only on FileData and SigData).
+// (kFlagZstd only on FileData, SigData, FetchSig and FetchData).
 Result<FrameHeader> decode_header(std::span<const uint8_t> header);
 
 // Parses a body whose header decode_header() accepted.

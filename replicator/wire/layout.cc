@@ -164,6 +164,21 @@ Result<Body> read_body(Type type, FieldReader& r) {
       return Body(read_list_data(r));
     case Type::kListEnd:
       return Body(ListEnd{r.u64()});
+    case Type::kFetchBegin: {
+      FetchBegin b;
+      b.path = r.str(kMaxPath);
+      b.has_basis = r.boolean();
+      return Body(std::move(b));
+    }
+    case Type::kFetchSigEnd:
+      return Body(FetchSigEnd{});
+    case Type::kFetchEnd: {
+      FetchEnd e;
+      e.hash = r.hash();
+      e.size = r.u64();
+      e.attrs = r.attrs();
+      return Body(e);
+    }
     default:
       if (is_entry_type(type)) return Body(read_entry(type, r));
       return Status::internal(std::string("no layout for frame type ") +
@@ -274,6 +289,18 @@ void encode_fields(Type type, const Body& body, FieldWriter& w) {
             }
           },
           [&](const ListEnd& e) { w.u64(e.count); },
+          [&](const FetchBegin& b) {
+            w.str(b.path);
+            w.boolean(b.has_basis);
+          },
+          [&](const FetchSigEnd&) {},
+          [&](const FetchEnd& e) {
+            w.hash(e.hash);
+            w.u64(e.size);
+            w.attrs(e.attrs);
+          },
+          [&](const FetchSig&) { assert(false && "FetchSig has no fields"); },
+          [&](const FetchData&) { assert(false && "FetchData has no fields"); },
           [&](const FileData&) { assert(false && "FileData has no fields"); },
           [&](const SigData&) { assert(false && "SigData has no fields"); },
       },

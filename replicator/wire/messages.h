@@ -6,8 +6,8 @@
 // A connection is a TLS 1.3 stream of frames. The replicator (client)
 // sends Hello, then requests; the mirror (server) answers each request
 // with exactly one final response carrying the same request id (Ok,
-// Error, BasisMismatch, SigEnd, ListEnd or Ack), possibly preceded by
-// SigData or ListData frames. Requests are pipelined: the client does not wait for a response
+// Error, BasisMismatch, SigEnd, ListEnd, FetchEnd or Ack), possibly
+// preceded by SigData, ListData or FetchData frames. Requests are pipelined: the client does not wait for a response
 // before sending the next request, and the server applies them in the
 // order received.
 #pragma once
@@ -36,9 +36,20 @@ inline constexpr size_t kMaxXattrValue = 64 * 1024;
 inline constexpr size_t kMaxLinks = 1024;  // FileEnd::links entries
 inline constexpr size_t kMaxText = 4096;   // names, error messages
 inline constexpr size_t kMaxListEntries = 1024;  // ListData::entries
+// The most signature bytes (all FetchSig chunks of one fetch) a mirror
+// takes: a 1 TiB file's rdiff signature is about 37 MiB.
+inline constexpr uint64_t kMaxFetchSignature = uint64_t{64} << 20;
+
+// Hello/HelloOk capabilities. kCapReadOnly in Hello: this session only
+// reads (restore, verify): it takes no per-client session lock, never
+// resets the client's progress, and every journal or content operation
+// in it is refused with Error. A mirror that honours it echoes it in
+// HelloOk.
+inline constexpr uint64_t kCapReadOnly = 1;
 
 // Frame flags.
-inline constexpr uint8_t kFlagZstd = 1;  // body of FileData/SigData is zstd
+inline constexpr uint8_t kFlagZstd = 1;  // body of FileData/SigData/
+                                         // FetchSig/FetchData is zstd
 
 // Setattr and Setxattr flags: a state fix — values the replicator read
 // from the source just now, not a journal record. Applied whatever its seq
@@ -84,6 +95,15 @@ enum class Type : uint8_t {
   kListRequest = 70,
   kListData = 71,
   kListEnd = 72,
+  // Fetch of a regular file the mirror holds (restore): FetchBegin, then,
+  // with a basis, FetchSig* and FetchSigEnd (client -> server) under one
+  // request id; answered by FetchData* (a librsync delta against that
+  // signature) then FetchEnd, or Error.
+  kFetchBegin = 80,
+  kFetchSig = 81,
+  kFetchSigEnd = 82,
+  kFetchData = 83,
+  kFetchEnd = 84,
   // Final responses (server -> client).
   kOk = 60,
   kError = 61,
@@ -244,6 +264,40 @@ struct ListEnd {
   bool operator==(const ListEnd&) const = default;
 };
 
+// Asks for the content of the regular file at `path`. has_basis: the
+// client holds an older version and sends its signature (FetchSig*,
+// FetchSigEnd) under the same request id; the mirror answers with a delta
+// against it. has_basis false: nothing follows, the delta is all literal.
+struct FetchBegin {
+  std::string path;
+  bool has_basis = false;
+  bool operator==(const FetchBegin&) const = default;
+};
+
+struct FetchSig {  // a piece of the client's signature (librsync format)
+  std::vector<uint8_t> bytes;
+  bool operator==(const FetchSig&) const = default;
+};
+
+struct FetchSigEnd {  // the signature is complete
+  bool operator==(const FetchSigEnd&) const = default;
+};
+
+struct FetchData {  // a piece of the delta, in order
+  std::vector<uint8_t> bytes;
+  bool operator==(const FetchData&) const = default;
+};
+
+// Ends a fetch: the content hash and size of the version the delta
+// gives (read once, stable while read), and its attributes (mode, uid,
+// gid, mtime; valid says which).
+struct FetchEnd {
+  Hash hash{};
+  uint64_t size = 0;
+  Attrs attrs;
+  bool operator==(const FetchEnd&) const = default;
+};
+
 struct Barrier {
   uint64_t seq = 0;  // every change up to seq has been sent
   bool operator==(const Barrier&) const = default;
@@ -273,7 +327,8 @@ struct BasisMismatch {
 
 using Body = std::variant<Hello, HelloOk, EntryOp, FileBegin, FileData, FileEnd,
                           FileAbort, SigRequest, SigData, SigEnd, Barrier, Ack, Ok, Error,
-                          BasisMismatch, ListRequest, ListData, ListEnd>;
+                          BasisMismatch, ListRequest, ListData, ListEnd, FetchBegin,
+                          FetchSig, FetchSigEnd, FetchData, FetchEnd>;
 
 struct Message {
   uint64_t request_id = 0;

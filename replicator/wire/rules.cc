@@ -178,6 +178,17 @@ std::string check_body(const Body& body) {
       return "";
     }
     std::string operator()(const ListEnd&) const { return ""; }
+    std::string operator()(const FetchBegin& b) const {
+      return field_error("path", bad_name(b.path, kMaxPath));
+    }
+    std::string operator()(const FetchSig& d) const {
+      return d.bytes.size() > kMaxChunk ? "more bytes than kMaxChunk" : "";
+    }
+    std::string operator()(const FetchSigEnd&) const { return ""; }
+    std::string operator()(const FetchData& d) const {
+      return d.bytes.size() > kMaxChunk ? "more bytes than kMaxChunk" : "";
+    }
+    std::string operator()(const FetchEnd& e) const { return check_attrs(e.attrs); }
     std::string operator()(const BasisMismatch& b) const {
       if (!b.exists && !is_zero(b.actual_hash))
         return "a hash is given but exists is 0";

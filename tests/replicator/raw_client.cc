@@ -33,7 +33,8 @@ RawClient::~RawClient() {
 Result<std::unique_ptr<RawClient>> RawClient::connect(const std::string& state_dir,
                                                       const std::string& mirror_fp,
                                                       uint16_t port,
-                                                      const std::string& journal_id) {
+                                                      const std::string& journal_id,
+                                                      uint64_t capabilities) {
   MIRRORFS_ASSIGN_OR_RETURN(identity, tls::load_identity(state_dir));
   MIRRORFS_ASSIGN_OR_RETURN(ctx, tls::make_client_context(identity, mirror_fp));
   auto impl = std::make_unique<Impl>(ctx);
@@ -51,6 +52,7 @@ Result<std::unique_ptr<RawClient>> RawClient::connect(const std::string& state_d
   wire::Hello hello;
   hello.client_name = "hostile";
   hello.journal_id = journal_id;
+  hello.capabilities = capabilities;
   MIRRORFS_RETURN_IF_ERROR(c->send(wire::Message{0, hello}));
   MIRRORFS_ASSIGN_OR_RETURN(ok, c->receive());
   if (!std::holds_alternative<wire::HelloOk>(ok.body)) {

@@ -19,12 +19,14 @@ namespace mirrorfs::replicator::testing {
 class RawClient {
  public:
   // Connects to 127.0.0.1:port with the identity in state_dir, pinning
-  // `mirror_fp`, and says Hello (journal id `journal_id`). Fails if the
+  // `mirror_fp`, and says Hello (journal id `journal_id`, `capabilities`,
+  // e.g. wire::kCapReadOnly). Fails if the
   // mirror answers anything but HelloOk.
   static Result<std::unique_ptr<RawClient>> connect(const std::string& state_dir,
                                                     const std::string& mirror_fp,
                                                     uint16_t port,
-                                                    const std::string& journal_id);
+                                                    const std::string& journal_id,
+                                                    uint64_t capabilities = 0);
   ~RawClient();
 
   // Bytes as they are: no codec, no rules.

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -88,6 +89,15 @@ void put_file(const std::string& path, const std::string& data) {
   ASSERT_GE(fd, 0) << path;
   ASSERT_EQ(::write(fd, data.data(), data.size()), static_cast<ssize_t>(data.size())) << path;
   ASSERT_EQ(::close(fd), 0);
+}
+
+std::string random_bytes(size_t n, std::mt19937_64& rng) {
+  std::string s(n, '\0');
+  for (size_t i = 0; i < n; i += 8) {
+    const uint64_t v = rng();
+    std::memcpy(s.data() + i, &v, std::min<size_t>(8, n - i));
+  }
+  return s;
 }
 
 bool wait_until(const std::function<bool()>& pred, int seconds) {

@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <list>
+#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -103,6 +104,9 @@ uint64_t json_number(const std::string& json, const std::string& key);
 
 // Creates or replaces the file at `path` with `data` (mode 0644).
 void put_file(const std::string& path, const std::string& data);
+
+// `n` random (incompressible) bytes: zstd cannot hide a file sent whole.
+std::string random_bytes(size_t n, std::mt19937_64& rng);
 
 // Waits up to `seconds` for pred() to hold, polling every 50 ms.
 bool wait_until(const std::function<bool()>& pred, int seconds);

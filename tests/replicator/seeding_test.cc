@@ -25,16 +25,6 @@ namespace {
 namespace stdfs = std::filesystem;
 using fs::testing::compare_trees;
 
-// Random (incompressible) bytes: zstd cannot hide a file sent whole.
-std::string random_bytes(size_t n, std::mt19937_64& rng) {
-  std::string s(n, '\0');
-  for (size_t i = 0; i < n; i += 8) {
-    const uint64_t v = rng();
-    std::memcpy(s.data() + i, &v, std::min<size_t>(8, n - i));
-  }
-  return s;
-}
-
 void overwrite(const std::string& p, off_t at, const std::string& data) {
   const int fd = ::open(p.c_str(), O_WRONLY);
   ASSERT_GE(fd, 0) << p;

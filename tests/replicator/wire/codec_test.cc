@@ -46,7 +46,7 @@ TEST(CodecTest, RoundTripEveryType) {
       EXPECT_EQ(*back, m);
     }
   }
-  EXPECT_EQ(types.size(), 27u) << "a frame type has no sample";
+  EXPECT_EQ(types.size(), 32u) << "a frame type has no sample";
 }
 
 TEST(CodecTest, GoldenMkdirFrame) {
@@ -122,7 +122,7 @@ TEST(CodecTest, UnknownTypesAreCorrupt) {
       EXPECT_STREQ(type_name(static_cast<Type>(t)), "Unknown");
     }
   }
-  EXPECT_EQ(known, 27);
+  EXPECT_EQ(known, 32);
 }
 
 TEST(CodecTest, ZstdFlagOnlyOnChunks) {
@@ -167,7 +167,8 @@ TEST(CodecTest, TruncatedBodiesAreCorrupt) {
     Result<FrameHeader> h = decode_header(std::span(f).first(16));
     ASSERT_TRUE(h.is_ok());
     const bool raw_chunk =
-        (type_of(m) == Type::kFileData || type_of(m) == Type::kSigData) &&
+        (type_of(m) == Type::kFileData || type_of(m) == Type::kSigData ||
+         type_of(m) == Type::kFetchSig || type_of(m) == Type::kFetchData) &&
         !(h->flags & kFlagZstd);
     for (size_t n = 0; n + 16 < f.size(); ++n) {
       FrameHeader cut = *h;
@@ -186,7 +187,9 @@ TEST(CodecTest, TrailingBytesAreCorrupt) {
   for (const Message& m : sample_messages()) {
     std::vector<uint8_t> f = encoded(m);
     const Type t = type_of(m);
-    if ((t == Type::kFileData || t == Type::kSigData) && !(f[5] & kFlagZstd))
+    if ((t == Type::kFileData || t == Type::kSigData || t == Type::kFetchSig ||
+         t == Type::kFetchData) &&
+        !(f[5] & kFlagZstd))
       continue;  // a raw chunk is all bytes
     f.push_back(0);
     f[0] = static_cast<uint8_t>(f[0] + 1);  // every sample body < 255 bytes

@@ -96,6 +96,11 @@ std::vector<Message> sample_messages() {
                                    "../target", false, {}});
   bodies.push_back(list);
   bodies.push_back(ListEnd{3});
+  bodies.push_back(FetchBegin{"dir/file", true});
+  bodies.push_back(FetchSig{text});
+  bodies.push_back(FetchSigEnd{});
+  bodies.push_back(FetchData{text});
+  bodies.push_back(FetchEnd{hash_of(6), 12345, Attrs{1 | 2 | 4 | 32, 0100640, 7, 8, 0, 1700000000000000009, 0}});
 
   std::vector<Message> out;
   uint64_t id = 1;
