@@ -120,6 +120,7 @@ Exit status: 0 success, 1 usage or environment, 2 corrupt input, 3 internal.
 
 constexpr std::string_view kMount =
     R"(Usage: mirrorfs mount BACKING MOUNTPOINT --state DIR [-f] [-o OPTIONS]
+                      [--metrics HOST:PORT]
 
 Shows the directory BACKING at MOUNTPOINT (FUSE). Applications use
 MOUNTPOINT like a local directory; every change they make is recorded in
@@ -148,6 +149,10 @@ Options:
                    MS milliseconds after they completed (default 5);
                    'mirrorfs replicate' asks the mount to commit before
                    it reads, so it never misses one
+  --metrics HOST:PORT  serve Prometheus metrics at
+                   http://HOST:PORT/metrics: FUSE operation counts,
+                   errors and latencies, journal depth (docs/metrics.md).
+                   Use 127.0.0.1 unless the network may read them
   -h, --help       show this help
 
 Unmount with 'fusermount3 -u MOUNTPOINT' or 'umount MOUNTPOINT', or send
@@ -159,6 +164,7 @@ mounting failed), 3 internal.
 constexpr std::string_view kServe =
     R"(Usage: mirrorfs serve ROOT --listen HOST:PORT --state DIR --allow FINGERPRINT
                       [--allow FINGERPRINT]... [--in-place-min SIZE]
+                      [--metrics HOST:PORT]
 
 The mirror daemon. Accepts TLS 1.3 connections from replicators whose key
 fingerprint is allowed (checked during the handshake, before any request)
@@ -181,6 +187,10 @@ Options:
                          changed in a few places are updated in place,
                          through an undo log in DIR, instead of rebuilt
                          in a temporary file (see below)
+  --metrics HOST:PORT    serve Prometheus metrics at
+                         http://HOST:PORT/metrics: sessions, operations
+                         and contents applied, bytes received, errors
+                         (docs/metrics.md)
   -h, --help             show this help
 
 A large file updated in place (a dirty-range delta: a few changed ranges)
@@ -196,6 +206,7 @@ use, unreadable key), 3 internal.
 constexpr std::string_view kReplicate =
     R"(Usage: mirrorfs replicate --state DIR --mirror NAME=HOST:PORT --pin NAME=FINGERPRINT
                           [--mirror ... --pin ...] [--once] [--bwlimit RATE]
+                          [--metrics HOST:PORT]
 
 Reads the journal a mount writes in DIR/state.db and ships the changes to
 every mirror: entry operations in journal order, and file content as rsync
@@ -216,6 +227,10 @@ Options:
                             exit 1 with the reason if one cannot get there
                             (after a few attempts)
   --bwlimit RATE            bytes per second per mirror, e.g. 500k, 10M
+  --metrics HOST:PORT       serve Prometheus metrics at
+                            http://HOST:PORT/metrics: per mirror pending
+                            rows, lag in seconds, bytes sent and saved,
+                            errors, connected (docs/metrics.md)
   -h, --help                show this help
 
 SIGTERM or SIGINT: stops after the current step; nothing is lost.

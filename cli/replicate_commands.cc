@@ -11,6 +11,7 @@
 
 #include "cli/command_args.h"
 #include "cli/help.h"
+#include "cli/metrics_collectors.h"
 #include "cli/report.h"
 #include "cli/status_command.h"
 #include "replicator/replicate.h"
@@ -25,14 +26,16 @@ int run_serve_command(int argc, char** argv) {
       {"state", required_argument, nullptr, 's'},
       {"allow", required_argument, nullptr, 'a'},
       {"in-place-min", required_argument, nullptr, 'i'},
+      {"metrics", required_argument, nullptr, 'M'},
       {"help", no_argument, nullptr, 'h'},
       {nullptr, 0, nullptr, 0},
   };
   replicator::ServeOptions opt;
-  std::string listen;
+  std::string listen, metrics;
   const char* hint = "mirrorfs serve --help";
   int rc = parse_options("serve", argc, argv, ":h", kOptions, [&](int c, std::string_view arg) {
     if (c == 'l') listen = arg;
+    if (c == 'M') metrics = arg;
     if (c == 's') opt.state_dir = arg;
     if (c == 'a') {
       Result<std::string> fp = replicator::tls::parse_fingerprint(arg);
@@ -58,6 +61,17 @@ int run_serve_command(int argc, char** argv) {
   if (!hp.is_ok()) return usage_error("serve", "--listen: " + hp.status().message(), hint);
   opt.host = hp->first;
   opt.port = hp->second;
+  replicator::ServeStats stats;
+  std::unique_ptr<MetricsServer> server;
+  if (!metrics.empty()) {
+    Result<std::unique_ptr<MetricsServer>> bound = bind_metrics("serve", metrics);
+    if (!bound.is_ok()) return fail("serve", bound.status());
+    server = std::move(*bound);
+    opt.stats = &stats;
+    if (Status s = server->start([&] { return render_serve_metrics(stats); }); !s.is_ok()) {
+      return fail("serve", s);
+    }
+  }
   const Status st = replicator::run_server(opt, install_stop_handlers());
   return st.is_ok() ? kExitOk : fail("serve", st);
 }
@@ -69,15 +83,18 @@ int run_replicate_command(int argc, char** argv) {
       {"pin", required_argument, nullptr, 'p'},
       {"once", no_argument, nullptr, 'o'},
       {"bwlimit", required_argument, nullptr, 'b'},
+      {"metrics", required_argument, nullptr, 'M'},
       {"help", no_argument, nullptr, 'h'},
       {nullptr, 0, nullptr, 0},
   };
   replicator::ReplicateOptions opt;
   MirrorArgs mirrors;
+  std::string metrics;
   const char* hint = "mirrorfs replicate --help";
   int rc = parse_options("replicate", argc, argv, ":h", kOptions, [&](int c, std::string_view arg) {
     if (c == 's') opt.state_dir = arg;
     if (c == 'o') opt.once = true;
+    if (c == 'M') metrics = arg;
     if (c == 'b') {
       Result<uint64_t> r = parse_bytes(arg, "a rate in bytes/s");
       if (r.is_ok() && *r == 0) r = Status::invalid_argument("--bwlimit must be above 0");
@@ -96,6 +113,18 @@ int run_replicate_command(int argc, char** argv) {
   Result<std::vector<replicator::MirrorTarget>> all = mirrors.all();
   if (!all.is_ok()) return usage_error("replicate", all.status().message(), hint);
   opt.mirrors = std::move(*all);
+  replicator::ReplicateStats stats(opt.mirrors.size());
+  std::unique_ptr<StateReader> state;
+  std::unique_ptr<MetricsServer> server;  // stopped before state goes
+  if (!metrics.empty()) {
+    Result<std::unique_ptr<MetricsServer>> bound = bind_metrics("replicate", metrics);
+    if (!bound.is_ok()) return fail("replicate", bound.status());
+    server = std::move(*bound);
+    state = std::make_unique<StateReader>(opt.state_dir);
+    opt.stats = &stats;
+    Status s = server->start([&] { return render_replicate_metrics(opt.mirrors, stats, *state); });
+    if (!s.is_ok()) return fail("replicate", s);
+  }
   const Status st = replicator::run_replicate(opt, install_stop_handlers());
   return st.is_ok() ? kExitOk : fail("replicate", st);
 }

@@ -21,7 +21,7 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 PACKAGES=(cmake ninja-build g++ pkg-config libb2-dev nettle-dev libsqlite3-dev libgtest-dev
           libgmock-dev libbenchmark-dev rdiff clang-14 libclang-rt-14-dev
           time python3 xfsprogs libfuse3-dev fuse3 libboost-dev libssl-dev
-          libzstd-dev openssl rsync)
+          libzstd-dev openssl rsync curl)
 
 say() { printf '\n=== %s\n' "$*"; }
 
