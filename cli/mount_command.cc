@@ -113,9 +113,9 @@ int run_mount_command(int argc, char** argv) {
     Result<std::unique_ptr<MetricsServer>> bound = bind_metrics("mount", metrics);
     if (!bound.is_ok()) return fail("mount", bound.status());
     server = std::move(*bound);
-    state = std::make_unique<StateReader>(opt.state_dir);
     opt.op_stats = &op_stats;
-    opt.on_mounted = [&] {
+    opt.on_mounted = [&](const fs::MountOptions& checked) {
+      state = std::make_unique<StateReader>(checked.state_dir);
       return server->start([&] { return render_mount_metrics(op_stats, *state); });
     };
   }

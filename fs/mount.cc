@@ -297,7 +297,7 @@ Status run_mount(MountOptions opt) {
       recorder.is_ok() ? start_commit_server(opt, **recorder)
                        : Result<std::unique_ptr<CommitServer>>(recorder.status());
   if (server.is_ok() && opt.on_mounted) {
-    if (Status s = opt.on_mounted(); !s.is_ok()) server = s;
+    if (Status s = opt.on_mounted(opt); !s.is_ok()) server = s;
   }
   if (!server.is_ok()) {
     result = server.status();

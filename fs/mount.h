@@ -37,8 +37,10 @@ struct MountOptions {
   OpStats* op_stats = nullptr;
   // Called once mounted, in the process that serves (after daemonizing),
   // before the first request: e.g. to start the metrics thread (threads
-  // do not survive the fork). An error unmounts and is returned.
-  std::function<Status()> on_mounted;
+  // do not survive the fork), with the options as checked (paths made
+  // absolute: the daemon's working directory is /). An error unmounts
+  // and is returned.
+  std::function<Status(const MountOptions&)> on_mounted;
 };
 
 // Refuses what cannot work, each with a one-line reason: a BACKING that is
