@@ -69,7 +69,9 @@ const char* fuse_op_name(FuseOp op);
 std::span<const double> latency_bounds_seconds();
 constexpr size_t kLatencyBounds = 19;
 
-struct OpCounters {
+// Cache-line aligned: threads serving different operations do not share
+// a line.
+struct alignas(64) OpCounters {
   std::atomic<uint64_t> count{0};   // replies sent (or handlers run)
   std::atomic<uint64_t> errors{0};  // ... of which with an errno
   std::atomic<uint64_t> sum_ns{0};  // total latency
