@@ -1,5 +1,6 @@
 // --metrics on mount, serve and replicate, end to end: real processes,
 // scraped with curl (a real HTTP client) after a workload.
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -66,7 +67,8 @@ TEST_F(MetricsTest, MountServeAndReplicateExposeWhatTheyDid) {
   const uint16_t mount_port = free_port(), serve_port = free_port(),
                  replicate_port = free_port();
   mount({"--metrics", "127.0.0.1:" + std::to_string(mount_port)});
-  serve_args_ = {"--metrics", "127.0.0.1:" + std::to_string(serve_port)};
+  serve_args_ = {"--metrics", "127.0.0.1:" + std::to_string(serve_port),
+                 "--in-place-min", "1M"};
   ASSERT_NO_FATAL_FAILURE(start_serve());
   replicate_args_ = {"--metrics",
                      "127.0.0.1:" + std::to_string(replicate_port)};
@@ -76,6 +78,7 @@ TEST_F(MetricsTest, MountServeAndReplicateExposeWhatTheyDid) {
   for (int i = 0; i < kFiles; ++i) {
     put_file(m("f" + std::to_string(i)), std::string(10000 + i, 'a' + i % 26));
   }
+  put_file(m("big"), std::string(4 << 20, 'b'));
   const std::string mnt = scrape(mount_port);
   ASSERT_FALSE(mnt.empty()) << "mount metrics unreachable; " << daemon_log();
   // (Not release: the kernel sends it after close() returned, so one may
@@ -120,10 +123,35 @@ TEST_F(MetricsTest, MountServeAndReplicateExposeWhatTheyDid) {
   EXPECT_EQ(value(rep, "mirrorfs_mirror_connected{mirror=\"m\"}"), 1);
   EXPECT_EQ(value(rep, "mirrorfs_mirror_errors_total{mirror=\"m\"}"), 0);
 
+  // 4 KiB changed in a 4 MiB file: a dirty-range delta, applied in place.
+  {
+    const int fd = ::open(m("big").c_str(), O_WRONLY | O_CLOEXEC);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::pwrite(fd, std::string(4096, 'c').data(), 4096, 1 << 20), 4096);
+    ASSERT_EQ(::close(fd), 0);
+  }
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return value(scrape(serve_port),
+                     "mirrorfs_serve_in_place_updates_total") == 1;
+      },
+      60))
+      << scrape(serve_port);
+  ASSERT_TRUE(wait_until(
+      [&] {
+        rep = scrape(replicate_port);
+        return value(rep, "mirrorfs_mirror_pending_rows{mirror=\"m\"}") == 0;
+      },
+      60))
+      << rep;
+  EXPECT_GT(value(rep, "mirrorfs_mirror_bytes_saved_total{mirror=\"m\"}"),
+            1 << 20)
+      << rep;
+
   const std::string srv = scrape(serve_port);
   EXPECT_GE(value(srv, "mirrorfs_serve_operations_applied_total"), kFiles)
       << srv;
-  EXPECT_GE(value(srv, "mirrorfs_serve_content_updates_total"), kFiles);
+  EXPECT_GE(value(srv, "mirrorfs_serve_content_updates_total"), kFiles + 2);
   EXPECT_GT(value(srv, "mirrorfs_serve_bytes_received_total"), 0);
   EXPECT_EQ(value(srv, "mirrorfs_serve_sessions_open"), 1);
   EXPECT_EQ(value(srv, "mirrorfs_serve_errors_total{kind=\"content\"}"), 0);
