@@ -203,19 +203,23 @@ std::string render_serve_metrics(const replicator::ServeStats& st) {
   return e.text();
 }
 
-Result<std::unique_ptr<MetricsServer>> bind_metrics(
-    const char* cmd, std::string_view host_port) {
-  MIRRORFS_ASSIGN_OR_RETURN(hp, parse_host_port(host_port, true));
+Status bind_metrics(const char* cmd, std::string_view host_port,
+                    std::unique_ptr<MetricsServer>* out) {
+  Result<std::pair<std::string, uint16_t>> hp =
+      parse_host_port(host_port, true);
+  if (!hp.is_ok())
+    return Status::invalid_argument("--metrics: " + hp.status().message());
   MetricsServerOptions opt;
-  opt.host = hp.first;
-  opt.port = hp.second;
+  opt.host = hp->first;
+  opt.port = hp->second;
   MIRRORFS_ASSIGN_OR_RETURN(server, MetricsServer::bind(opt));
   std::fprintf(stderr, "mirrorfs: %s: metrics on http://%s:%u/metrics\n", cmd,
-               hp.first.find(':') != std::string::npos
-                   ? ("[" + hp.first + "]").c_str()
-                   : hp.first.c_str(),
+               opt.host.find(':') != std::string::npos
+                   ? ("[" + opt.host + "]").c_str()
+                   : opt.host.c_str(),
                static_cast<unsigned>(server->port()));
-  return std::move(server);
+  *out = std::move(server);
+  return Status::ok();
 }
 
 }  // namespace mirrorfs::cli

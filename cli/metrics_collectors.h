@@ -49,9 +49,9 @@ std::string render_replicate_metrics(
     replicator::ReplicateStats& stats, StateReader& state);
 std::string render_serve_metrics(const replicator::ServeStats& stats);
 
-// Parses --metrics HOST:PORT and binds it (MetricsServer::bind); on
-// success says where on stderr. `cmd` names the command in errors.
-Result<std::unique_ptr<MetricsServer>> bind_metrics(const char* cmd,
-                                                    std::string_view host_port);
+// Parses --metrics HOST:PORT and binds it (MetricsServer::bind) into
+// *server; on success says where on stderr. `cmd` names the command.
+Status bind_metrics(const char* cmd, std::string_view host_port,
+                    std::unique_ptr<MetricsServer>* server);
 
 }  // namespace mirrorfs::cli

@@ -110,9 +110,7 @@ int run_mount_command(int argc, char** argv) {
   std::unique_ptr<StateReader> state;
   std::unique_ptr<MetricsServer> server;  // stopped before state goes
   if (!metrics.empty()) {
-    Result<std::unique_ptr<MetricsServer>> bound = bind_metrics("mount", metrics);
-    if (!bound.is_ok()) return fail("mount", bound.status());
-    server = std::move(*bound);
+    if (Status s = bind_metrics("mount", metrics, &server); !s.is_ok()) return fail("mount", s);
     opt.op_stats = &op_stats;
     opt.on_mounted = [&](const fs::MountOptions& checked) {
       state = std::make_unique<StateReader>(checked.state_dir);

@@ -64,13 +64,10 @@ int run_serve_command(int argc, char** argv) {
   replicator::ServeStats stats;
   std::unique_ptr<MetricsServer> server;
   if (!metrics.empty()) {
-    Result<std::unique_ptr<MetricsServer>> bound = bind_metrics("serve", metrics);
-    if (!bound.is_ok()) return fail("serve", bound.status());
-    server = std::move(*bound);
+    Status s = bind_metrics("serve", metrics, &server);
+    if (s.is_ok()) s = server->start([&] { return render_serve_metrics(stats); });
+    if (!s.is_ok()) return fail("serve", s);
     opt.stats = &stats;
-    if (Status s = server->start([&] { return render_serve_metrics(stats); }); !s.is_ok()) {
-      return fail("serve", s);
-    }
   }
   const Status st = replicator::run_server(opt, install_stop_handlers());
   return st.is_ok() ? kExitOk : fail("serve", st);
@@ -117,12 +114,11 @@ int run_replicate_command(int argc, char** argv) {
   std::unique_ptr<StateReader> state;
   std::unique_ptr<MetricsServer> server;  // stopped before state goes
   if (!metrics.empty()) {
-    Result<std::unique_ptr<MetricsServer>> bound = bind_metrics("replicate", metrics);
-    if (!bound.is_ok()) return fail("replicate", bound.status());
-    server = std::move(*bound);
+    Status s = bind_metrics("replicate", metrics, &server);
+    if (!s.is_ok()) return fail("replicate", s);
     state = std::make_unique<StateReader>(opt.state_dir);
     opt.stats = &stats;
-    Status s = server->start([&] { return render_replicate_metrics(opt.mirrors, stats, *state); });
+    s = server->start([&] { return render_replicate_metrics(opt.mirrors, stats, *state); });
     if (!s.is_ok()) return fail("replicate", s);
   }
   const Status st = replicator::run_replicate(opt, install_stop_handlers());
