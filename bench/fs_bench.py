@@ -18,6 +18,9 @@ tmpfs):
              cost is mirrorfs vs nojournal
   naive      `naive_passthrough BACKING MNT -f`: libfuse's high-level API
              with its defaults, the reference a first FUSE fs reaches
+  metrics    (only when asked for) mirrorfs with --metrics 127.0.0.1:0:
+             every FUSE op counted and timed; its cost is metrics vs
+             mirrorfs
 
 Every repeat mounts the FUSE columns afresh (so `find` sees cold caches on
 the mount side), runs each workload on every column (rotating which column
@@ -64,7 +67,8 @@ import time
 MIB = 1 << 20
 WORKLOADS = ["find", "seqwrite", "seqread", "reread", "randwrite", "create",
              "untar"]
-COLUMNS = ["native", "mirrorfs", "nojournal", "naive"]
+COLUMNS = ["native", "mirrorfs", "nojournal", "naive", "metrics"]
+DEFAULT_COLUMNS = COLUMNS[:4]
 # Targets (issue): performance relative to native, for the mirrorfs column.
 TARGETS = {"seqwrite": 0.6, "seqread": 0.3, "reread": 0.9, "randwrite": 0.5,
            "create": 0.3, "find": 0.5}
@@ -124,6 +128,8 @@ class Column:
                         "--state", state, "-f"]
             if name == "nojournal":
                 self.cmd.append("--no-journal")
+            if name == "metrics":
+                self.cmd += ["--metrics", "127.0.0.1:0"]
         self.log = os.path.join(base, "daemon.log")
 
     def path(self, *rel):
@@ -337,7 +343,7 @@ def report(times, cols, only, args, work):
           f"nojournal_s - 1; {failed}")
     head = ["workload"] + [f"{n} s" for n in names] + \
         [f"{n} perf" for n in fuse if "native" in names] + \
-        ["mirrorfs/naive", "journal cost", "targets (mirrorfs)"]
+        ["mirrorfs/naive", "journal cost", "metrics cost", "targets (mirrorfs)"]
     print("| " + " | ".join(head) + " |")
     print("| --- " + "| ---: " * (len(head) - 2) + "| --- |")
     for w in only:
@@ -350,6 +356,8 @@ def report(times, cols, only, args, work):
         row.append(fmt_ratio(med.get("naive"), med.get("mirrorfs")))
         m, nj = med.get("mirrorfs"), med.get("nojournal")
         row.append(f"{(m / nj - 1) * 100:+.1f}%" if m and nj else "-")
+        mt = med.get("metrics")
+        row.append(f"{(mt / m - 1) * 100:+.1f}%" if m and mt else "-")
         row.append(target_note(w, med))
         print("| " + " | ".join(row) + " |")
 
@@ -361,7 +369,7 @@ def parse_args():
                     default=os.path.join(repo, "build", "mirrorfs"))
     ap.add_argument("--naive", default=os.path.join(
         repo, "build", "bench", "naive_passthrough"))
-    ap.add_argument("--columns", nargs="+", choices=COLUMNS, default=COLUMNS,
+    ap.add_argument("--columns", nargs="+", choices=COLUMNS, default=DEFAULT_COLUMNS,
                     help="columns to measure (default: all four)")
     ap.add_argument("--workdir", help="default: a new dir under /var/tmp")
     ap.add_argument("--repeat", type=int, default=3)

@@ -121,6 +121,7 @@ Exit status: 0 success, 1 usage or environment, 2 corrupt input, 3 internal.
 
 constexpr std::string_view kMount =
     R"(Usage: mirrorfs mount BACKING MOUNTPOINT --state DIR [-f] [-o OPTIONS]
+                      [--metrics HOST:PORT]
 
 Shows the directory BACKING at MOUNTPOINT (FUSE). Applications use
 MOUNTPOINT like a local directory; every change they make is recorded in
@@ -152,6 +153,10 @@ Options:
   --config FILE    take settings from FILE: state, [mount] (backing and
                    mountpoint stand for the operands; options = [...] for
                    -o); flags win (see docs/config.md)
+  --metrics HOST:PORT  serve Prometheus metrics at
+                   http://HOST:PORT/metrics: FUSE operation counts,
+                   errors and latencies, journal depth (docs/metrics.md).
+                   Use 127.0.0.1 unless the network may read them
   -h, --help       show this help
 
 Unmount with 'fusermount3 -u MOUNTPOINT' or 'umount MOUNTPOINT', or send
@@ -163,6 +168,7 @@ mounting failed), 3 internal.
 constexpr std::string_view kServe =
     R"(Usage: mirrorfs serve ROOT --listen HOST:PORT --state DIR --allow FINGERPRINT
                       [--allow FINGERPRINT]... [--in-place-min SIZE]
+                      [--metrics HOST:PORT]
 
 The mirror daemon. Accepts TLS 1.3 connections from replicators whose key
 fingerprint is allowed (checked during the handshake, before any request)
@@ -189,6 +195,10 @@ Options:
                          for ROOT, allow = [...]); flags win, and --allow
                          given here replaces the file's list
                          (see docs/config.md)
+  --metrics HOST:PORT    serve Prometheus metrics at
+                         http://HOST:PORT/metrics: sessions, operations
+                         and contents applied, bytes received, errors
+                         (docs/metrics.md)
   -h, --help             show this help
 
 A large file updated in place (a dirty-range delta: a few changed ranges)
@@ -204,6 +214,7 @@ use, unreadable key), 3 internal.
 constexpr std::string_view kReplicate =
     R"(Usage: mirrorfs replicate --state DIR --mirror NAME=HOST:PORT --pin NAME=FINGERPRINT
                           [--mirror ... --pin ...] [--once] [--bwlimit RATE]
+                          [--metrics HOST:PORT]
 
 Reads the journal a mount writes in DIR/state.db and ships the changes to
 every mirror: entry operations in journal order, and file content as rsync
@@ -228,6 +239,10 @@ Options:
                             every [mirrors.NAME] (address, pin); flags win,
                             and a --mirror NAME=HOST:PORT given here
                             replaces the file's mirrors (docs/config.md)
+  --metrics HOST:PORT       serve Prometheus metrics at
+                            http://HOST:PORT/metrics: per mirror pending
+                            rows, lag in seconds, bytes sent and saved,
+                            errors, connected (docs/metrics.md)
   -h, --help                show this help
 
 SIGTERM or SIGINT: stops after the current step; nothing is lost.

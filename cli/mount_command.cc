@@ -7,9 +7,11 @@
 #include <string>
 
 #include "cli/help.h"
+#include "cli/metrics_collectors.h"
 #include "cli/options.h"
 #include "cli/report.h"
 #include "fs/mount.h"
+#include "fs/op_stats.h"
 
 namespace mirrorfs::cli {
 namespace {
@@ -21,6 +23,7 @@ const struct option kOptions[] = {
     {"no-journal", no_argument, nullptr, 'J'},
     {"fd-cache", required_argument, nullptr, 'C'},
     {"commit-delay", required_argument, nullptr, 'D'},
+    {"metrics", required_argument, nullptr, 'M'},
     {nullptr, 0, nullptr, 0},
 };
 
@@ -34,6 +37,7 @@ const CommandSpec& mount_spec() {
 
 int run_mount_command(int argc, char** argv) {
   fs::MountOptions opt;
+  std::string metrics;
   opterr = 0;
   optind = 0;
   for (;;) {
@@ -71,6 +75,9 @@ int run_mount_command(int argc, char** argv) {
         opt.commit_delay = std::chrono::milliseconds(n);
         break;
       }
+      case 'M':
+        metrics = optarg;
+        break;
       case 'o':
         opt.fuse_options.emplace_back(optarg);
         break;
@@ -103,6 +110,19 @@ int run_mount_command(int argc, char** argv) {
   // disposition; the output-file cleanup handlers of main() have no
   // business here.
   for (int sig : {SIGHUP, SIGINT, SIGTERM}) ::signal(sig, SIG_DFL);
+  // --metrics: bound here (a busy address fails now, on the terminal),
+  // served from the daemon once mounted (fs/mount.h on_mounted).
+  fs::OpStats op_stats;
+  std::unique_ptr<StateReader> state;
+  std::unique_ptr<MetricsServer> server;  // stopped before state goes
+  if (!metrics.empty()) {
+    if (Status s = bind_metrics("mount", metrics, &server); !s.is_ok()) return fail("mount", s);
+    opt.op_stats = &op_stats;
+    opt.on_mounted = [&](const fs::MountOptions& checked) {
+      state = std::make_unique<StateReader>(checked.state_dir);
+      return server->start([&] { return render_mount_metrics(op_stats, *state); });
+    };
+  }
   const Status st = fs::run_mount(opt);
   return st.is_ok() ? kExitOk : fail("mount", st);
 }

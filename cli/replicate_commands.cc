@@ -11,6 +11,7 @@
 
 #include "cli/command_args.h"
 #include "cli/help.h"
+#include "cli/metrics_collectors.h"
 #include "cli/report.h"
 #include "cli/status_command.h"
 #include "replicator/replicate.h"
@@ -26,6 +27,7 @@ const struct option kServeOptions[] = {
     {"state", required_argument, nullptr, 's'},
     {"allow", required_argument, nullptr, 'a'},
     {"in-place-min", required_argument, nullptr, 'i'},
+    {"metrics", required_argument, nullptr, 'M'},
     {"help", no_argument, nullptr, 'h'},
     {nullptr, 0, nullptr, 0},
 };
@@ -36,6 +38,7 @@ const struct option kReplicateOptions[] = {
     {"pin", required_argument, nullptr, 'p'},
     {"once", no_argument, nullptr, 'o'},
     {"bwlimit", required_argument, nullptr, 'b'},
+    {"metrics", required_argument, nullptr, 'M'},
     {"help", no_argument, nullptr, 'h'},
     {nullptr, 0, nullptr, 0},
 };
@@ -66,10 +69,11 @@ const CommandSpec& status_spec() {
 
 int run_serve_command(int argc, char** argv) {
   replicator::ServeOptions opt;
-  std::string listen;
+  std::string listen, metrics;
   const char* hint = "mirrorfs serve --help";
   int rc = parse_options("serve", argc, argv, ":h", kServeOptions, [&](int c, std::string_view arg) {
     if (c == 'l') listen = arg;
+    if (c == 'M') metrics = arg;
     if (c == 's') opt.state_dir = arg;
     if (c == 'a') {
       Result<std::string> fp = replicator::tls::parse_fingerprint(arg);
@@ -95,6 +99,14 @@ int run_serve_command(int argc, char** argv) {
   if (!hp.is_ok()) return usage_error("serve", "--listen: " + hp.status().message(), hint);
   opt.host = hp->first;
   opt.port = hp->second;
+  replicator::ServeStats stats;
+  std::unique_ptr<MetricsServer> server;
+  if (!metrics.empty()) {
+    Status s = bind_metrics("serve", metrics, &server);
+    if (s.is_ok()) s = server->start([&] { return render_serve_metrics(stats); });
+    if (!s.is_ok()) return fail("serve", s);
+    opt.stats = &stats;
+  }
   const Status st = replicator::run_server(opt, install_stop_handlers());
   return st.is_ok() ? kExitOk : fail("serve", st);
 }
@@ -102,10 +114,12 @@ int run_serve_command(int argc, char** argv) {
 int run_replicate_command(int argc, char** argv) {
   replicator::ReplicateOptions opt;
   MirrorArgs mirrors;
+  std::string metrics;
   const char* hint = "mirrorfs replicate --help";
   int rc = parse_options("replicate", argc, argv, ":h", kReplicateOptions, [&](int c, std::string_view arg) {
     if (c == 's') opt.state_dir = arg;
     if (c == 'o') opt.once = true;
+    if (c == 'M') metrics = arg;
     if (c == 'b') {
       Result<uint64_t> r = parse_bytes(arg, "a rate in bytes/s");
       if (r.is_ok() && *r == 0) r = Status::invalid_argument("--bwlimit must be above 0");
@@ -124,6 +138,17 @@ int run_replicate_command(int argc, char** argv) {
   Result<std::vector<replicator::MirrorTarget>> all = mirrors.all();
   if (!all.is_ok()) return usage_error("replicate", all.status().message(), hint);
   opt.mirrors = std::move(*all);
+  replicator::ReplicateStats stats(opt.mirrors.size());
+  std::unique_ptr<StateReader> state;
+  std::unique_ptr<MetricsServer> server;  // stopped before state goes
+  if (!metrics.empty()) {
+    Status s = bind_metrics("replicate", metrics, &server);
+    if (!s.is_ok()) return fail("replicate", s);
+    state = std::make_unique<StateReader>(opt.state_dir);
+    opt.stats = &stats;
+    s = server->start([&] { return render_replicate_metrics(opt.mirrors, stats, *state); });
+    if (!s.is_ok()) return fail("replicate", s);
+  }
   const Status st = replicator::run_replicate(opt, install_stop_handlers());
   return st.is_ok() ? kExitOk : fail("replicate", st);
 }

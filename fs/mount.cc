@@ -43,7 +43,8 @@ bool is_within(const std::string& p, const std::string& dir) {
                       p[dir.size()] == '/');
 }
 
-const fuse_lowlevel_ops& operations() {
+// The handlers; `timed`: each inside the op_stats wrapper.
+const fuse_lowlevel_ops& operations(bool timed) {
   static const fuse_lowlevel_ops ops = [] {
     fuse_lowlevel_ops o{};
     o.init = [](void*, fuse_conn_info* conn) {
@@ -64,7 +65,12 @@ const fuse_lowlevel_ops& operations() {
     add_xattr_ops(o);
     return o;
   }();
-  return ops;
+  static const fuse_lowlevel_ops timed_ops = [] {
+    fuse_lowlevel_ops o = ops;
+    instrument_ops(o, [](fuse_req_t req) { return context(req).op_stats; });
+    return o;
+  }();
+  return timed ? timed_ops : ops;
 }
 
 class Args {
@@ -210,6 +216,7 @@ Status run_mount(MountOptions opt) {
   fs->entry_timeout = opt.entry_timeout;
   fs->attr_timeout = opt.attr_timeout;
   fs->as_caller = ::geteuid() == 0;
+  fs->op_stats = opt.op_stats;
 
   {
     // The scan's connection is closed before any fork (daemonize).
@@ -239,7 +246,7 @@ Status run_mount(MountOptions opt) {
     args.add(o);
   }
   fuse_args fargs = args.get();
-  fuse_session* se = fuse_session_new(&fargs, &operations(),
+  fuse_session* se = fuse_session_new(&fargs, &operations(opt.op_stats != nullptr),
                                       sizeof(fuse_lowlevel_ops), fs.get());
   if (se == nullptr) {
     fuse_opt_free_args(&fargs);
@@ -290,6 +297,9 @@ Status run_mount(MountOptions opt) {
   Result<std::unique_ptr<CommitServer>> server =
       recorder.is_ok() ? start_commit_server(opt, **recorder)
                        : Result<std::unique_ptr<CommitServer>>(recorder.status());
+  if (server.is_ok() && opt.on_mounted) {
+    if (Status s = opt.on_mounted(opt); !s.is_ok()) server = s;
+  }
   if (!server.is_ok()) {
     result = server.status();
   } else {

@@ -3,12 +3,15 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "core/status.h"
 
 namespace mirrorfs::fs {
+
+class OpStats;  // fs/op_stats.h
 
 struct MountOptions {
   std::string backing;     // the directory whose contents the mount shows
@@ -29,6 +32,15 @@ struct MountOptions {
   // (the inodes are reopened by file handle; docs/fs.md). Lowered to half
   // the open-file limit if that is smaller.
   size_t fd_cache = 4096;
+  // --metrics: when set (not owned; outlives run_mount), every FUSE
+  // operation is counted and timed into it (fs/op_stats.h).
+  OpStats* op_stats = nullptr;
+  // Called once mounted, in the process that serves (after daemonizing),
+  // before the first request: e.g. to start the metrics thread (threads
+  // do not survive the fork), with the options as checked (paths made
+  // absolute: the daemon's working directory is /). An error unmounts
+  // and is returned.
+  std::function<Status(const MountOptions&)> on_mounted;
 };
 
 // Refuses what cannot work, each with a one-line reason: a BACKING that is

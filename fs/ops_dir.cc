@@ -44,14 +44,14 @@ void do_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     fd = ::openat(d->dir_fd.get(), ".", flags);
   }
   if (fd < 0) {
-    fuse_reply_err(req, errno);
+    reply_err(req, errno);
     return;
   }
   d->dp = ::fdopendir(fd);
   if (d->dp == nullptr) {
     const int err = errno;
     ::close(fd);
-    fuse_reply_err(req, err);
+    reply_err(req, err);
     return;
   }
   fi->fh = context(req).add_handle(d.release());
@@ -117,7 +117,7 @@ void read_dir(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi,
   }
   // An error after some entries: return those; the next call reports it.
   if (err != 0 && rem == size) {
-    fuse_reply_err(req, err);
+    reply_err(req, err);
   } else {
     fuse_reply_buf(req, buf.data(), size - rem);
   }
@@ -134,7 +134,7 @@ void do_readdirplus(fuse_req_t req, fuse_ino_t, size_t size, off_t off,
 
 void do_releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
   context(req).drop_handle(handle_of(fi));
-  fuse_reply_err(req, 0);
+  reply_err(req, 0);
 }
 
 // fsync(2) of a directory asks for its entries to be durable: the entry
@@ -146,7 +146,7 @@ void do_fsyncdir(fuse_req_t req, fuse_ino_t, int datasync,
   const int r = datasync ? ::fdatasync(fd) : ::fsync(fd);
   const int err = r < 0 ? errno : 0;
   (void)context(req).recorder->commit_all();
-  fuse_reply_err(req, err);
+  reply_err(req, err);
 }
 
 }  // namespace

@@ -20,7 +20,7 @@ namespace {
 
 void reply_entry_or_err(fuse_req_t req, int err, const fuse_entry_param& e) {
   if (err != 0) {
-    fuse_reply_err(req, err);
+    reply_err(req, err);
   } else {
     fuse_reply_entry(req, &e);
   }
@@ -64,7 +64,7 @@ void do_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
   struct stat st;
   if (::fstatat(fd.get(), "", &st,
                 AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
-    fuse_reply_err(req, errno);
+    reply_err(req, errno);
     return;
   }
   fuse_reply_attr(req, &st, fs.attr_timeout);
@@ -157,7 +157,7 @@ void do_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int valid,
     fs.recorder->record(std::move(c), /*wait=*/false);
   }
   if (err != 0) {
-    fuse_reply_err(req, err);
+    reply_err(req, err);
   } else {
     fuse_reply_attr(req, &st, fs.attr_timeout);
   }
@@ -169,9 +169,9 @@ void do_readlink(fuse_req_t req, fuse_ino_t ino) {
   char buf[PATH_MAX + 1];
   const ssize_t n = ::readlinkat(fd.get(), "", buf, sizeof buf);
   if (n < 0) {
-    fuse_reply_err(req, errno);
+    reply_err(req, errno);
   } else if (n == sizeof buf) {
-    fuse_reply_err(req, ENAMETOOLONG);
+    reply_err(req, ENAMETOOLONG);
   } else {
     buf[n] = '\0';
     fuse_reply_readlink(req, buf);
@@ -199,7 +199,7 @@ void make_node(fuse_req_t req, fuse_ino_t parent_id, const char* name,
     if (r < 0) r = errno;
   }
   if (r != 0) {
-    fuse_reply_err(req, r);
+    reply_err(req, r);
     return;
   }
   fuse_entry_param e;
@@ -246,7 +246,7 @@ void do_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
   // CAP_DAC_READ_SEARCH, which an ordinary user's mount lacks.
   if (::linkat(AT_FDCWD, proc_path(fd.get()).c_str(), dir.get(), newname,
                AT_SYMLINK_FOLLOW) < 0) {
-    fuse_reply_err(req, errno);
+    reply_err(req, errno);
     return;
   }
   fuse_entry_param e;
@@ -303,7 +303,7 @@ void remove_entry(fuse_req_t req, fuse_ino_t parent_id, const char* name,
   if (!dir_fd.ok()) return;
   Victim victim = victim_of(fs, dir_fd.get(), name);
   if (::unlinkat(dir_fd.get(), name, dir ? AT_REMOVEDIR : 0) < 0) {
-    fuse_reply_err(req, errno);
+    reply_err(req, errno);
     return;
   }
   Change c;
@@ -313,7 +313,7 @@ void remove_entry(fuse_req_t req, fuse_ino_t parent_id, const char* name,
   // A hard link's other names live on, with a new ctime.
   c.has_stat = after_removal(fs, victim, &c.st);
   fs.recorder->record(std::move(c), /*wait=*/false);
-  fuse_reply_err(req, 0);
+  reply_err(req, 0);
 }
 
 void do_unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
@@ -339,7 +339,7 @@ void do_rename(fuse_req_t req, fuse_ino_t parent_id, const char* name,
     replaced = victim_of(fs, to.get(), newname);
   }
   if (::renameat2(from.get(), name, to.get(), newname, flags) < 0) {
-    fuse_reply_err(req, errno);
+    reply_err(req, errno);
     return;
   }
   struct stat replaced_st;
@@ -358,7 +358,7 @@ void do_rename(fuse_req_t req, fuse_ino_t parent_id, const char* name,
     c.has_stat2 = ::fstatat(from.get(), name, &c.st2, AT_SYMLINK_NOFOLLOW) == 0;
   }
   fs.recorder->record(std::move(c), /*wait=*/false);
-  fuse_reply_err(req, 0);
+  reply_err(req, 0);
 }
 
 void do_statfs(fuse_req_t req, fuse_ino_t ino) {
@@ -366,7 +366,7 @@ void do_statfs(fuse_req_t req, fuse_ino_t ino) {
   if (!fd.ok()) return;
   struct statvfs sv;
   if (::fstatvfs(fd.get(), &sv) < 0) {
-    fuse_reply_err(req, errno);
+    reply_err(req, errno);
   } else {
     fuse_reply_statfs(req, &sv);
   }
@@ -376,7 +376,7 @@ void do_access(fuse_req_t req, fuse_ino_t ino, int mask) {
   const InodeFd fd = pin_or_reply(req, ino);
   if (!fd.ok()) return;
   const std::string path = proc_path(fd.get());
-  fuse_reply_err(req, ::faccessat(AT_FDCWD, path.c_str(), mask, 0) < 0
+  reply_err(req, ::faccessat(AT_FDCWD, path.c_str(), mask, 0) < 0
                           ? errno
                           : 0);
 }

@@ -101,13 +101,13 @@ void do_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     fd = ::open(path.c_str(), backing_flags(fi->flags));
   }
   if (fd < 0) {
-    fuse_reply_err(req, errno);
+    reply_err(req, errno);
     return;
   }
   if (truncates(fi->flags)) record_truncate(fs, inode, fd);
   fi->fh = new_open_file(fs, fd, std::move(inode_fd));
   if (fi->fh == 0) {
-    fuse_reply_err(req, ENOMEM);
+    reply_err(req, ENOMEM);
     return;
   }
   // Every change goes through this mount, so cached pages stay true
@@ -140,14 +140,14 @@ void do_create(fuse_req_t req, fuse_ino_t parent_id, const char* name,
     if (fd < 0) open_err = errno;
   }
   if (fd < 0) {
-    fuse_reply_err(req, open_err);
+    reply_err(req, open_err);
     return;
   }
   fuse_entry_param e;
   const int err = lookup_entry(fs, dir.get(), name, &e);
   if (err != 0) {
     ::close(fd);
-    fuse_reply_err(req, err);
+    reply_err(req, err);
     return;
   }
   if (created) {
@@ -166,7 +166,7 @@ void do_create(fuse_req_t req, fuse_ino_t parent_id, const char* name,
   fi->fh = new_open_file(fs, fd, pin_fd(fs.inodes.get(e.ino)));
   if (fi->fh == 0) {
     fs.inodes.forget(e.ino, 1);  // the kernel never hears of it
-    fuse_reply_err(req, ENOMEM);
+    reply_err(req, ENOMEM);
     return;
   }
   fi->keep_cache = 1;
@@ -193,7 +193,7 @@ void do_write_buf(fuse_req_t req, fuse_ino_t ino, fuse_bufvec* in, off_t off,
   out.buf[0].pos = off;
   const ssize_t n = fuse_buf_copy(&out, in, static_cast<fuse_buf_copy_flags>(0));
   if (n < 0) {
-    fuse_reply_err(req, static_cast<int>(-n));
+    reply_err(req, static_cast<int>(-n));
     return;
   }
   context(req).recorder->wrote(inode_of(req, ino), static_cast<uint64_t>(off),
@@ -216,7 +216,7 @@ void do_flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   const int dup_fd = ::dup(open_file(fi).fd);
   const int err = dup_fd >= 0 && ::close(dup_fd) < 0 ? errno : 0;
   context(req).recorder->sync(inode_of(req, ino), /*wait=*/false);
-  fuse_reply_err(req, err);
+  reply_err(req, err);
 }
 
 void do_release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
@@ -225,7 +225,7 @@ void do_release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   // the inode's descriptor at hand for the attributes.
   context(req).recorder->sync(inode_of(req, ino), /*wait=*/false);
   context(req).drop_handle(&open_file(fi));
-  fuse_reply_err(req, 0);
+  reply_err(req, 0);
 }
 
 // fsync(2) asks for durability: the file's extents, and every change
@@ -237,19 +237,19 @@ void do_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
   const int r = datasync ? ::fdatasync(fd) : ::fsync(fd);
   const int err = r < 0 ? errno : 0;
   context(req).recorder->sync(inode_of(req, ino), /*wait=*/true);
-  fuse_reply_err(req, err);
+  reply_err(req, err);
 }
 
 void do_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off,
                   off_t len, fuse_file_info* fi) {
   const int fd = open_file(fi).fd;
   if (::fallocate(fd, mode, off, len) < 0) {
-    fuse_reply_err(req, errno);
+    reply_err(req, errno);
     return;
   }
   record_fallocate(context(req), inode_of(req, ino), fd, mode,
                    static_cast<uint64_t>(off), static_cast<uint64_t>(len));
-  fuse_reply_err(req, 0);
+  reply_err(req, 0);
 }
 
 void do_copy_file_range(fuse_req_t req, fuse_ino_t, off_t off_in,
@@ -261,7 +261,7 @@ void do_copy_file_range(fuse_req_t req, fuse_ino_t, off_t off_in,
                                       open_file(fi_out).fd, &off_out,
                                       len, static_cast<unsigned>(flags));
   if (n < 0) {
-    fuse_reply_err(req, errno);
+    reply_err(req, errno);
     return;
   }
   context(req).recorder->wrote(inode_of(req, ino_out),
@@ -274,7 +274,7 @@ void do_lseek(fuse_req_t req, fuse_ino_t, off_t off, int whence,
               fuse_file_info* fi) {
   const off_t r = ::lseek(open_file(fi).fd, off, whence);
   if (r < 0) {
-    fuse_reply_err(req, errno);
+    reply_err(req, errno);
   } else {
     fuse_reply_lseek(req, r);
   }

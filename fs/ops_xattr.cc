@@ -21,7 +21,7 @@ using db::JournalKind;
 void reply_sized(fuse_req_t req, size_t size, ssize_t n,
                  const std::vector<char>& buf) {
   if (n < 0) {
-    fuse_reply_err(req, errno);
+    reply_err(req, errno);
   } else if (size == 0) {
     fuse_reply_xattr(req, static_cast<size_t>(n));
   } else {
@@ -69,12 +69,12 @@ void do_setxattr(fuse_req_t req, fuse_ino_t ino, const char* name,
   if (!fd.ok()) return;
   const std::string path = proc_path(fd.get());
   if (::setxattr(path.c_str(), name, value, size, flags) < 0) {
-    fuse_reply_err(req, errno);
+    reply_err(req, errno);
     return;
   }
   record_xattr(req, inode_of(req, ino), fd.get(), JournalKind::kSetxattr,
                name, value, size);
-  fuse_reply_err(req, 0);
+  reply_err(req, 0);
 }
 
 void do_removexattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
@@ -82,12 +82,12 @@ void do_removexattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
   if (!fd.ok()) return;
   const std::string path = proc_path(fd.get());
   if (::removexattr(path.c_str(), name) < 0) {
-    fuse_reply_err(req, errno);
+    reply_err(req, errno);
     return;
   }
   record_xattr(req, inode_of(req, ino), fd.get(), JournalKind::kRemovexattr,
                name, nullptr, 0);
-  fuse_reply_err(req, 0);
+  reply_err(req, 0);
 }
 
 }  // namespace

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "fs/inode_table.h"
+#include "fs/op_stats.h"
 #include "fs/recorder.h"
 
 namespace mirrorfs::fs {
@@ -62,6 +63,7 @@ struct FsContext {
   double entry_timeout = 1.0;    // seconds the kernel may cache a name
   double attr_timeout = 1.0;     // ... and attributes
   bool as_caller = false;  // create files as the calling user (when root)
+  OpStats* op_stats = nullptr;  // not owned; set: every operation counted
 
  private:
   std::mutex handles_mu_;
@@ -79,7 +81,7 @@ inline Inode& inode_of(fuse_req_t req, fuse_ino_t ino) {
 // the error to `req` and returns a failed InodeFd (!ok()).
 inline InodeFd pin_or_reply(fuse_req_t req, fuse_ino_t id) {
   InodeFd fd = pin_fd(inode_of(req, id));
-  if (!fd.ok()) fuse_reply_err(req, fd.error());
+  if (!fd.ok()) reply_err(req, fd.error());
   return fd;
 }
 

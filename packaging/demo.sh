@@ -23,7 +23,7 @@ JOBS=${JOBS:-2}
 SIZE_MIB=${SIZE_MIB:-64}
 PACKAGES=(cmake ninja-build g++ pkg-config libb2-dev nettle-dev libsqlite3-dev
           libfuse3-dev fuse3 sqlite3 rdiff libboost-dev libssl-dev libzstd-dev libtomlplusplus-dev
-          openssl)
+          openssl curl)
 
 say() { printf '\n=== %s\n' "$*"; }
 trap 'echo "demo FAILED (line $LINENO: $BASH_COMMAND)" >&2' ERR

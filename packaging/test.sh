@@ -25,7 +25,7 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 PACKAGES=(cmake ninja-build g++ pkg-config libb2-dev nettle-dev libsqlite3-dev libgtest-dev
           libgmock-dev libbenchmark-dev rdiff clang-14 libclang-rt-14-dev
           time python3 xfsprogs libfuse3-dev fuse3 libboost-dev libssl-dev
-          libzstd-dev libtomlplusplus-dev openssl rsync dpkg-dev file man-db groff-base
+          libzstd-dev libtomlplusplus-dev openssl rsync curl dpkg-dev file man-db groff-base
           systemd)
 
 say() { printf '\n=== %s\n' "$*"; }

@@ -74,8 +74,8 @@ class MirrorWorker {
  public:
   MirrorWorker(const ReplicateOptions& opt, const MirrorTarget& target,
                std::shared_ptr<boost::asio::ssl::context> tls,
-               const std::atomic<bool>& stop)
-      : opt_(opt), target_(target), tls_(std::move(tls)), stop_(stop) {}
+               const std::atomic<bool>& stop, MirrorStats& stats)
+      : opt_(opt), target_(target), tls_(std::move(tls)), stop_(stop), stats_(stats) {}
 
   // With once: OK when the mirror acknowledged `goal`.
   Status run() {
@@ -101,6 +101,10 @@ class MirrorWorker {
       if (last.is_ok() && opt_.once) return Status::ok();
       if (stop_.load()) break;
       if (!last.is_ok()) {
+        stats_.errors.fetch_add(1, std::memory_order_relaxed);
+        if (Result<uint64_t> seq = store_.journal->last_seq(); seq.is_ok()) {
+          stats_.lag.observe(*seq, Clock::now());  // the lag grows while away
+        }
         log_error("mirror " + target_.name + ": " + last.to_string());
         (void)store_.state->record_contact(mirror_, now_ns(), last.to_string());
         if (opt_.once && ++failures >= opt_.once_attempts) break;
@@ -152,6 +156,11 @@ class MirrorWorker {
     log_info("mirror " + target_.name + " (" + session->channel().peer_address() +
              "): connected, it has applied up to seq " +
              std::to_string(session->hello_ok().applied_seq));
+    stats_.connected.store(true);
+    struct Disconnected {
+      MirrorStats& s;
+      ~Disconnected() { s.connected.store(false); }
+    } disconnected{stats_};
     const WireBytes start_bytes = session->channel().wire_bytes();
     uint64_t counted_sent = 0;
     auto count_traffic = [&](uint64_t saved) {
@@ -206,6 +215,7 @@ class MirrorWorker {
       MIRRORFS_RETURN_IF_ERROR(record(result, acked));
       count_traffic(result.bytes_saved);
       if (!result.first_error.empty()) {
+        stats_.errors.fetch_add(1, std::memory_order_relaxed);
         (void)store_.state->record_contact(mirror_, now_ns(), result.first_error);
         log_error("mirror " + target_.name + ": " + result.first_error);
       }
@@ -232,6 +242,7 @@ class MirrorWorker {
     MIRRORFS_ASSIGN_OR_RETURN(records, store_.journal->read_after(acked, SIZE_MAX / 2));
     MIRRORFS_ASSIGN_OR_RETURN(last, store_.journal->last_seq());
     full_plan_ = acked == 0;  // the first sync to this mirror
+    stats_.lag.observe(last, Clock::now());
     if (records.empty() && acked >= last) return Plan{};
     if (listing != nullptr && !listing->empty()) {
       log_info("mirror " + target_.name + " already holds " + std::to_string(listing->size()) +
@@ -269,6 +280,7 @@ class MirrorWorker {
   const MirrorTarget& target_;
   std::shared_ptr<boost::asio::ssl::context> tls_;
   const std::atomic<bool>& stop_;
+  MirrorStats& stats_;
   Store store_;
   db::MirrorId mirror_ = 0;
   uint64_t goal_ = 0;
@@ -289,11 +301,17 @@ Status run_replicate(const ReplicateOptions& opt, const std::atomic<bool>& stop)
   // Checked once here so a missing state gives one clear error.
   MIRRORFS_RETURN_IF_ERROR(Store::open(opt.state_dir).status());
   std::vector<Status> results(opt.mirrors.size());
+  ReplicateStats unused_stats(opt.mirrors.size());
+  ReplicateStats& stats = opt.stats != nullptr ? *opt.stats : unused_stats;
+  if (stats.mirrors.size() != opt.mirrors.size()) {
+    return Status::internal("ReplicateStats for " + std::to_string(stats.mirrors.size()) +
+                            " mirrors, not " + std::to_string(opt.mirrors.size()));
+  }
   std::vector<std::thread> threads;
   for (size_t i = 0; i < opt.mirrors.size(); ++i) {
     MIRRORFS_ASSIGN_OR_RETURN(ctx, tls::make_client_context(*identity, opt.mirrors[i].fingerprint));
     threads.emplace_back([&, i, ctx] {
-      MirrorWorker worker(opt, opt.mirrors[i], ctx, stop);
+      MirrorWorker worker(opt, opt.mirrors[i], ctx, stop, *stats.mirrors[i]);
       results[i] = worker.run();
     });
   }

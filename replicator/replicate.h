@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "replicator/replicate_stats.h"
 
 namespace mirrorfs::replicator {
 
@@ -39,6 +40,9 @@ struct ReplicateOptions {
   // backoff between them); the daemon retries forever.
   int once_attempts = 4;
   std::chrono::milliseconds max_backoff{30000};
+  // --metrics: one entry per mirror, updated by its worker (not owned;
+  // outlives run_replicate). Null: none kept.
+  ReplicateStats* stats = nullptr;
 };
 
 // Runs until `stop` is set (or, with once, until done). With once, OK only

@@ -88,12 +88,13 @@ class ClientLocks {
 class Session {
  public:
   Session(Channel& ch, mirror::Applier& applier, std::mutex& applier_mu, ClientLocks& clients,
-          const std::atomic<bool>& stop)
+          const std::atomic<bool>& stop, ServeStats& stats)
       : ch_(ch),
         applier_(applier),
         mu_(applier_mu),
         clients_(clients),
         stop_(stop),
+        stats_(stats),
         fetch_(applier, [&ch](const wire::Message& m) { return ch.send(m); }) {}
 
   void run() {
@@ -127,6 +128,15 @@ class Session {
              ch_.peer_address() + ", key " + ch_.peer_fingerprint() +
              ") connected; applied up to seq " + std::to_string(ok.applied_seq));
     if (Status s = ch_.send(wire::Message{0, ok}); !s.is_ok()) return log_end(s);
+    stats_.sessions_total.fetch_add(1, std::memory_order_relaxed);
+    stats_.sessions_open.fetch_add(1, std::memory_order_relaxed);
+    struct Open {
+      Session& s;
+      ~Open() {
+        s.count_received();
+        s.stats_.sessions_open.fetch_sub(1, std::memory_order_relaxed);
+      }
+    } open{*this};
     while (!stop_.load()) {
       Result<wire::Message> m = ch_.receive(std::chrono::seconds(1));
       if (!m.is_ok()) {
@@ -145,10 +155,18 @@ class Session {
   }
 
  private:
+  // Adds what arrived since the last call to the bytes received.
+  void count_received() {
+    const uint64_t now = ch_.wire_bytes().received;
+    stats_.bytes_received.fetch_add(now - counted_received_, std::memory_order_relaxed);
+    counted_received_ = now;
+  }
+
   void log_end(const Status& why) {
     if (why.code() == Code::kNotFound) {
       log_info("replicator " + ch_.peer_address() + " disconnected");
     } else {
+      stats_.session_errors.fetch_add(1, std::memory_order_relaxed);
       log_error("replicator " + ch_.peer_address() + ": " + why.to_string());
     }
   }
@@ -183,6 +201,8 @@ class Session {
       }
       Status s = applier_.apply(client_, *op);
       if (!s.is_ok()) first_failed_ = std::min(first_failed_, op->seq);
+      (s.is_ok() ? stats_.operations_applied : stats_.entry_errors)
+          .fetch_add(1, std::memory_order_relaxed);
       return answer(id, s);
     }
     if (const auto* fb = std::get_if<wire::FileBegin>(&m.body)) {
@@ -213,6 +233,11 @@ class Session {
       if (id == skip_id_) return end_skip();
       if (!writer_ || id != writer_id_) return Status::corrupt("FileEnd without FileBegin");
       Status s = writer_->finish(*end);
+      if (s.is_ok() && writer_->in_place()) {
+        stats_.in_place_updates.fetch_add(1, std::memory_order_relaxed);
+      }
+      (s.is_ok() ? stats_.content_updates : stats_.content_errors)
+          .fetch_add(1, std::memory_order_relaxed);
       writer_.reset();
       return answer(id, s);
     }
@@ -233,6 +258,7 @@ class Session {
       const uint64_t seq = std::min(b->seq, first_failed_ - 1);
       first_failed_ = UINT64_MAX;
       Status s = applier_.barrier(client_, seq);
+      count_received();
       if (!s.is_ok()) return answer(id, s);
       return ch_.send(wire::Message{id, wire::Ack{seq}});
     }
@@ -312,7 +338,10 @@ class Session {
   // remaining frames are dropped, and the answer goes when it ends, as
   // the protocol orders.
   Status skip(uint64_t id, wire::Message answer, const Status& why) {
-    if (!why.is_ok()) log_error(why.to_string());
+    if (!why.is_ok()) {
+      stats_.content_errors.fetch_add(1, std::memory_order_relaxed);
+      log_error(why.to_string());
+    }
     skip_id_ = id;
     skip_answer_ = std::move(answer);
     return Status::ok();
@@ -327,6 +356,8 @@ class Session {
   std::mutex& mu_;
   ClientLocks& clients_;
   const std::atomic<bool>& stop_;
+  ServeStats& stats_;
+  uint64_t counted_received_ = 0;  // of ch_.wire_bytes().received
   std::string client_;
   std::unique_ptr<mirror::ContentWriter> writer_;
   uint64_t writer_id_ = 0, skip_id_ = 0;
@@ -355,6 +386,8 @@ Status run_server(const ServeOptions& opt, const std::atomic<bool>& stop) {
 
   std::mutex applier_mu;
   ClientLocks clients;
+  ServeStats unused_stats;
+  ServeStats& stats = opt.stats != nullptr ? *opt.stats : unused_stats;
   struct Running {
     std::thread thread;
     std::shared_ptr<std::atomic<bool>> done;
@@ -374,9 +407,10 @@ Status run_server(const ServeOptions& opt, const std::atomic<bool>& stop) {
     std::thread t([&, fd, done] {
       Result<std::unique_ptr<Channel>> ch = Channel::accept(fd, ctx);
       if (!ch.is_ok()) {
+        stats.session_errors.fetch_add(1, std::memory_order_relaxed);
         log_error("refused a connection: " + ch.status().message());
       } else {
-        Session(**ch, *applier, applier_mu, clients, stop).run();
+        Session(**ch, *applier, applier_mu, clients, stop, stats).run();
       }
       done->store(true);
     });

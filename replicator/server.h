@@ -12,6 +12,7 @@
 
 #include "core/status.h"
 #include "replicator/mirror/applier.h"
+#include "replicator/serve_stats.h"
 
 namespace mirrorfs::replicator {
 
@@ -24,6 +25,9 @@ struct ServeOptions {
   mirror::ApplierOptions applier;
   // Called once listening, with the port bound (tests use it).
   std::function<void(uint16_t)> on_listening;
+  // --metrics: counters the sessions update (not owned; outlives
+  // run_server). Null: none kept.
+  ServeStats* stats = nullptr;
 };
 
 // Runs until `stop` is set. Errors before listening (no ROOT, bad key,

@@ -105,6 +105,10 @@ class ContentWriter {
   // link that still fails afterwards returns its error with the target
   // already updated (a retry repairs the links). Call at most once.
   virtual Status finish(const wire::FileEnd& end) = 0;
+
+  // True if this update writes into the target itself (serve's metrics
+  // count them).
+  virtual bool in_place() const { return false; }
 };
 
 struct BeginResult {  // exactly one is set

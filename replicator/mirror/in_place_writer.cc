@@ -36,6 +36,7 @@ struct Range {           // new bytes [at, at + len) are staged from `staged`
 
 class InPlaceWriter : public DeltaWriter {
  public:
+  bool in_place() const override { return true; }
   InPlaceWriter(ApplierImpl* owner, Entry target, UniqueFd file,
                 db::MirrorFileRow row, const wire::FileBegin& fb)
       : DeltaWriter(target.path),

@@ -197,6 +197,7 @@ void ReplicationTest::start_replicate(const std::vector<const Serve*>& to) {
     const std::vector<std::string> m = mirror_args(*s, "");
     args.insert(args.end(), m.begin(), m.end());
   }
+  args.insert(args.end(), replicate_args_.begin(), replicate_args_.end());
   replicate_pid_ = spawn_logged(args, state_ + "/replicate.log");
   ASSERT_GT(replicate_pid_, 0);
 }

@@ -45,8 +45,9 @@ class ReplicationTest : public fs::testing::MountTest {
   void stop_serve() { stop_serve(main_); }
   // SIGKILL to the main serve (a crash at whatever it was doing), reaped.
   void kill_serve();
-  // More options for every serve started.
+  // More options for every serve started, and for start_replicate.
   std::vector<std::string> serve_args_;
+  std::vector<std::string> replicate_args_;
 
   // `mirrorfs replicate --once` to the one mirror "m"; returns its exit
   // status and output. `pin` defaults to the mirror's key.
