@@ -18,6 +18,7 @@
 #include "cli/rdiff_commands.h"
 #include "cli/replicate_commands.h"
 #include "cli/report.h"
+#include "cli/verify_command.h"
 
 namespace mirrorfs::cli {
 namespace {
@@ -37,6 +38,7 @@ int run(int argc, char** argv) {
     if (cmd == "replicate") return run_replicate_command(argc - 1, argv + 1);
     if (cmd == "status") return run_status_command(argc - 1, argv + 1);
     if (cmd == "keygen") return run_keygen_command(argc - 1, argv + 1);
+    if (cmd == "verify") return run_verify_command(argc - 1, argv + 1);
   }
   auto parsed = parse_command_line(argc, argv);
   if (!parsed) return usage_error("", parsed.status().message());

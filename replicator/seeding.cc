@@ -11,6 +11,12 @@ namespace mirrorfs::replicator {
 Result<std::vector<wire::ListEntry>> list_mirror(ClientSession& session, const std::string& path,
                                                  std::chrono::milliseconds timeout) {
   MIRRORFS_ASSIGN_OR_RETURN(id, session.request(wire::ListRequest{path}));
+  return collect_listing(session, id, path, timeout);
+}
+
+Result<std::vector<wire::ListEntry>> collect_listing(ClientSession& session, uint64_t id,
+                                                     const std::string& path,
+                                                     std::chrono::milliseconds timeout) {
   MIRRORFS_ASSIGN_OR_RETURN(answers, session.wait(id, timeout));
   const wire::Message& last = answers.back();
   if (const auto* err = std::get_if<wire::Error>(&last.body)) {

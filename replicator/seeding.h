@@ -28,6 +28,12 @@ namespace mirrorfs::replicator {
 Result<std::vector<wire::ListEntry>> list_mirror(ClientSession& session, const std::string& path,
                                                  std::chrono::milliseconds timeout);
 
+// The answers to the ListRequest sent as `id` for `path`, gathered and
+// checked (as list_mirror does after sending it).
+Result<std::vector<wire::ListEntry>> collect_listing(ClientSession& session, uint64_t id,
+                                                     const std::string& path,
+                                                     std::chrono::milliseconds timeout);
+
 // Adapts `plan` (from plan_full) to a mirror holding `mirror` (from
 // list_mirror of "."). The removals carry seq plan.first_seq, so one the
 // mirror fails to apply holds its Ack below every change of the plan and

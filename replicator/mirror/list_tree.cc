@@ -53,6 +53,29 @@ std::string read_target(int dir_fd, const char* name) {
   return std::string(buf, static_cast<size_t>(n));
 }
 
+// The content hash of the regular file `name` read now, if it is still
+// the file `st` describes and did not change while read (same size,
+// mtime and ctime after), else nullopt.
+std::optional<core::ContentHash> read_hash(int dir_fd, const char* name, const struct stat& st) {
+  const int fd = ::openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) return std::nullopt;
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat before, after;
+  if (::fstat(fd, &before) != 0 || !S_ISREG(before.st_mode) || before.st_ino != st.st_ino) {
+    return std::nullopt;
+  }
+  Result<core::ContentHash> h = core::content_hash_fd(fd);
+  if (!h.is_ok() || ::fstat(fd, &after) != 0) return std::nullopt;
+  if (after.st_size != before.st_size || mtime_ns(after) != mtime_ns(before) ||
+      ctime_ns(after) != ctime_ns(before)) {
+    return std::nullopt;
+  }
+  return *h;
+}
+
 }  // namespace
 
 std::optional<core::ContentHash> ApplierImpl::known_hash(const struct stat& st) {
@@ -67,7 +90,7 @@ std::optional<core::ContentHash> ApplierImpl::known_hash(const struct stat& st) 
   return r.hash;
 }
 
-Status ApplierImpl::list(std::string_view path,
+Status ApplierImpl::list(std::string_view path, bool rehash,
                          const std::function<Status(const wire::ListEntry&)>& sink) {
   Result<Entry> e = entry_or_root(path);
   if (!e.is_ok()) return e.status();
@@ -114,6 +137,11 @@ Status ApplierImpl::list(std::string_view path,
     if (S_ISLNK(st.st_mode)) {
       out.target = read_target(dir_fd, d->d_name);
       if (out.target.empty()) continue;
+    } else if (S_ISREG(st.st_mode) && rehash) {
+      if (std::optional<core::ContentHash> h = read_hash(dir_fd, d->d_name, st)) {
+        out.has_hash = true;
+        std::copy(h->begin(), h->end(), out.hash.begin());
+      }
     } else if (S_ISREG(st.st_mode)) {
       if (std::optional<core::ContentHash> h = known_hash(st)) {
         out.has_hash = true;
