@@ -109,6 +109,30 @@ TEST_F(VerifyTest, ExtraMissingAndModeAreReportedAndRepaired) {
   EXPECT_EQ(again, 0) << aout;
 }
 
+TEST_F(VerifyTest, TypeTargetOwnerLinksAndAMissingDirectoryAreRepaired) {
+  ASSERT_NO_FATAL_FAILURE(replicate_tree());
+  ASSERT_EQ(::unlink((mirror_ + "/ln").c_str()), 0);
+  ASSERT_EQ(::symlink("elsewhere", (mirror_ + "/ln").c_str()), 0);
+  ASSERT_EQ(::unlink((mirror_ + "/d/g").c_str()), 0);  // d/hard loses its twin
+  stdfs::create_directories(mirror_ + "/d/g/inside");
+  stdfs::remove_all(mirror_ + "/d/e");
+  ASSERT_EQ(::lchown((mirror_ + "/top").c_str(), 1234, 1234), 0);
+  auto [code, out] = verify();
+  EXPECT_EQ(code, 1) << out;
+  for (const char* line : {"target  ln", "type  d/g", "extra  d/g/inside", "link  d/hard",
+                           "missing  d/e", "missing  d/e/f", "owner  top"}) {
+    EXPECT_TRUE(has_line(out, line)) << line << "\n" << out;
+  }
+  auto [rcode, rout] = verify({"--repair"});
+  EXPECT_EQ(rcode, 0) << rout;
+  EXPECT_EQ(compare_trees(b(), mirror_, /*mtimes=*/true), "");
+  struct stat st;
+  ASSERT_EQ(::lstat((mirror_ + "/top").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 0u);
+  auto [again, aout] = verify();
+  EXPECT_EQ(again, 0) << aout;
+}
+
 TEST_F(VerifyTest, AChangeBehindTheMountIsFoundAndShipped) {
   ASSERT_NO_FATAL_FAILURE(replicate_tree());
   // Directly in BACKING while mounted: no journal row.
@@ -118,6 +142,31 @@ TEST_F(VerifyTest, AChangeBehindTheMountIsFoundAndShipped) {
   EXPECT_TRUE(has_line(out, "content  d/g")) << out;
   auto [rcode, rout] = verify({"--repair"});
   EXPECT_EQ(rcode, 0) << rout;
+  EXPECT_EQ(compare_trees(b(), mirror_, /*mtimes=*/true), "");
+}
+
+// A new name made in BACKING behind a running mount is not in its
+// catalog, which the replicator plans from: found, and refused by repair
+// with what to do (the mount's start-up scan records it).
+TEST_F(VerifyTest, ANewFileBehindTheMountIsFoundButNeedsARemount) {
+  ASSERT_NO_FATAL_FAILURE(replicate_tree());
+  put_file(b("stranger"), "made in BACKING");
+  auto [code, out] = verify();
+  EXPECT_EQ(code, 1) << out;
+  EXPECT_TRUE(has_line(out, "missing  stranger")) << out;
+  auto [rcode, rout] = run_mirrorfs({"verify", "--state", state_, "--mirror",
+                                     "m=127.0.0.1:" + std::to_string(port_), "--pin",
+                                     "m=" + mirror_fp_, "--repair"});
+  EXPECT_EQ(rcode, 1) << rout;
+  EXPECT_NE(rout.find("stranger is not in the mount's catalog"), std::string::npos) << rout;
+  // After a remount the scan has journaled it: in flight, then shipped.
+  ASSERT_EQ(unmount(), 0);
+  mount();
+  auto [again, aout] = verify();
+  EXPECT_EQ(again, 0) << aout;
+  EXPECT_TRUE(has_line(aout, "pending  stranger")) << aout;
+  auto [rc, rout2] = replicate_once();
+  ASSERT_EQ(rc, 0) << rout2;
   EXPECT_EQ(compare_trees(b(), mirror_, /*mtimes=*/true), "");
 }
 
