@@ -55,9 +55,12 @@ Result<uint64_t> VerifyState::acked_seq(const std::string& mirror) {
   return uint64_t{0};
 }
 
-// The one place verify opens a session with a mirror. It is an ordinary
-// replicator session (it waits for this client's other session, e.g. a
-// running `replicate`, to end); a read-only session role would not.
+// The one place verify opens a session with a mirror: an ordinary session
+// under a client identity of its own (the journal id + "+verify"), which
+// never sends an operation, so the mirror's one-session-per-client lock
+// does not make it wait for a running `replicate` (nor that for it). When
+// the protocol has a read-only session role, this is where to ask for it.
+constexpr const char* kVerifyJournalSuffix = "+verify";
 Result<std::unique_ptr<ClientSession>> open_verify_session(const VerifyOptions& opt,
                                                            const VerifyState& st) {
   Result<tls::Identity> identity = tls::load_identity(opt.state_dir);
@@ -73,7 +76,7 @@ Result<std::unique_ptr<ClientSession>> open_verify_session(const VerifyOptions& 
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
   hello.client_name = std::string(host) + " (verify)";
-  hello.journal_id = st.journal_id;
+  hello.journal_id = st.journal_id + kVerifyJournalSuffix;
   return ClientSession::start(std::move(channel), hello, std::chrono::seconds(30));
 }
 

@@ -28,10 +28,10 @@ struct VerifyState {
   Result<uint64_t> acked_seq(const std::string& mirror);
 };
 
-// A session with opt.mirror under this client's key and journal id. The
-// one place to switch to a read-only session role when the protocol has
-// one (today: an ordinary session, which waits while another session of
-// this client, a running `replicate`, holds the mirror).
+// A session with opt.mirror under this client's key, for listings only.
+// The one place to switch to a read-only session role when the protocol
+// has one (today: an ordinary session under a journal id of its own, so a
+// running `replicate` does not hold it up; verify.cc).
 Result<std::unique_ptr<ClientSession>> open_verify_session(const VerifyOptions& opt,
                                                            const VerifyState& st);
 

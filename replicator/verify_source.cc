@@ -7,33 +7,10 @@
 
 #include <cstring>
 
-#include "core/content_hash.h"
-#include "db/attr_payload.h"
+#include "replicator/mirror/list_entry.h"
 
 namespace mirrorfs::replicator {
 namespace {
-
-struct Fd {
-  int fd;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
-
-void hash_file(int dir_fd, const char* name, wire::ListEntry& e, uint64_t* hashed) {
-  Fd f{::openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)};
-  struct stat before, after;
-  if (f.fd < 0 || ::fstat(f.fd, &before) != 0 || before.st_ino != e.ino) return;
-  Result<core::ContentHash> h = core::content_hash_fd(f.fd);
-  if (!h.is_ok() || ::fstat(f.fd, &after) != 0) return;
-  *hashed += static_cast<uint64_t>(after.st_size);
-  if (after.st_size != before.st_size || db::ns_of(after.st_mtim) != db::ns_of(before.st_mtim) ||
-      db::ns_of(after.st_ctim) != db::ns_of(before.st_ctim)) {
-    return;  // changed while read: no hash, reported as content
-  }
-  e.has_hash = true;
-  std::copy(h->begin(), h->end(), e.hash.begin());
-}
 
 // Lists the open directory `fd` (taken) whose entries are named prefix+NAME.
 Status walk(int fd, const std::string& prefix, std::vector<wire::ListEntry>* out,
@@ -61,22 +38,18 @@ Status walk(int fd, const std::string& prefix, std::vector<wire::ListEntry>* out
       if (errno == ENOENT) continue;  // gone while listed
       return Status::from_errno(errno, "stat BACKING/" + prefix + de->d_name);
     }
-    wire::ListEntry e;
-    e.path = prefix + de->d_name;
-    e.mode = st.st_mode;
-    e.uid = st.st_uid;
-    e.gid = st.st_gid;
-    e.nlink = static_cast<uint32_t>(st.st_nlink);
-    e.ino = st.st_ino;
-    e.size = static_cast<uint64_t>(st.st_size);
-    e.mtime_ns = db::ns_of(st.st_mtim);
+    wire::ListEntry e = mirror::list_entry_of(prefix + de->d_name, st);
     if (S_ISLNK(st.st_mode)) {
       char buf[wire::kMaxPath + 1];
       const ssize_t n = ::readlinkat(::dirfd(d), de->d_name, buf, sizeof buf);
       if (n <= 0) continue;  // gone
       e.target.assign(buf, static_cast<size_t>(n));
     } else if (S_ISREG(st.st_mode)) {
-      hash_file(::dirfd(d), de->d_name, e, hashed);
+      // Changed while read: no hash, reported as content.
+      if (auto h = mirror::hash_if_stable(::dirfd(d), de->d_name, st.st_ino, hashed)) {
+        e.has_hash = true;
+        std::copy(h->begin(), h->end(), e.hash.begin());
+      }
     }
     out->push_back(e);
     if (!S_ISDIR(st.st_mode)) continue;

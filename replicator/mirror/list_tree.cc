@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "replicator/mirror/applier_impl.h"
+#include "replicator/mirror/list_entry.h"
 
 namespace mirrorfs::replicator::mirror {
 namespace {
@@ -51,29 +52,6 @@ std::string read_target(int dir_fd, const char* name) {
   const ssize_t n = ::readlinkat(dir_fd, name, buf, sizeof buf);
   if (n <= 0 || static_cast<size_t>(n) > wire::kMaxPath) return "";
   return std::string(buf, static_cast<size_t>(n));
-}
-
-// The content hash of the regular file `name` read now, if it is still
-// the file `st` describes and did not change while read (same size,
-// mtime and ctime after), else nullopt.
-std::optional<core::ContentHash> read_hash(int dir_fd, const char* name, const struct stat& st) {
-  const int fd = ::openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-  if (fd < 0) return std::nullopt;
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
-  struct stat before, after;
-  if (::fstat(fd, &before) != 0 || !S_ISREG(before.st_mode) || before.st_ino != st.st_ino) {
-    return std::nullopt;
-  }
-  Result<core::ContentHash> h = core::content_hash_fd(fd);
-  if (!h.is_ok() || ::fstat(fd, &after) != 0) return std::nullopt;
-  if (after.st_size != before.st_size || mtime_ns(after) != mtime_ns(before) ||
-      ctime_ns(after) != ctime_ns(before)) {
-    return std::nullopt;
-  }
-  return *h;
 }
 
 }  // namespace
@@ -127,23 +105,14 @@ Status ApplierImpl::list(std::string_view path, bool rehash,
       if (errno == ENOENT) continue;  // gone while listed
       return sys_error(errno, "stat", out.path);
     }
-    out.mode = st.st_mode;
-    out.uid = st.st_uid;
-    out.gid = st.st_gid;
-    out.nlink = static_cast<uint32_t>(st.st_nlink);
-    out.ino = st.st_ino;
-    out.size = static_cast<uint64_t>(st.st_size);
-    out.mtime_ns = mtime_ns(st);
+    out = list_entry_of(std::move(out.path), st);
     if (S_ISLNK(st.st_mode)) {
       out.target = read_target(dir_fd, d->d_name);
       if (out.target.empty()) continue;
-    } else if (S_ISREG(st.st_mode) && rehash) {
-      if (std::optional<core::ContentHash> h = read_hash(dir_fd, d->d_name, st)) {
-        out.has_hash = true;
-        std::copy(h->begin(), h->end(), out.hash.begin());
-      }
     } else if (S_ISREG(st.st_mode)) {
-      if (std::optional<core::ContentHash> h = known_hash(st)) {
+      const std::optional<core::ContentHash> h =
+          rehash ? hash_if_stable(dir_fd, d->d_name, st.st_ino) : known_hash(st);
+      if (h) {
         out.has_hash = true;
         std::copy(h->begin(), h->end(), out.hash.begin());
       }

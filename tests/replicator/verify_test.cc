@@ -36,12 +36,26 @@ class VerifyTest : public ReplicationTest {
     ASSERT_EQ(compare_trees(b(), mirror_, /*mtimes=*/true), "");
   }
 
-  std::pair<int, std::string> verify(const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> args = {"verify",   "--state", state_,
+  // `mirrorfs verify` of the main mirror; its standard output, or with
+  // `errors` its standard error too.
+  std::pair<int, std::string> verify(const std::vector<std::string>& extra = {},
+                                     bool errors = false, const std::string& state = "") {
+    std::vector<std::string> args = {"verify",   "--state", state.empty() ? state_ : state,
                                      "--mirror", "m=127.0.0.1:" + std::to_string(port_),
                                      "--pin",    "m=" + mirror_fp_};
     args.insert(args.end(), extra.begin(), extra.end());
-    return run_mirrorfs(args, /*stdout_only=*/true);
+    return run_mirrorfs(args, /*stdout_only=*/!errors);
+  }
+
+  // verify --repair succeeds, the mirror equals BACKING, and a verify
+  // after it finds nothing.
+  void repair_and_check() {
+    auto [code, out] = verify({"--repair"}, /*errors=*/true);
+    EXPECT_EQ(code, 0) << out;
+    EXPECT_NE(out.find("after repair\n"), std::string::npos) << out;
+    EXPECT_EQ(compare_trees(b(), mirror_, /*mtimes=*/true), "");
+    auto [again, aout] = verify();
+    EXPECT_EQ(again, 0) << aout;
   }
 
   static bool has_line(const std::string& out, const std::string& line) {
@@ -80,12 +94,7 @@ TEST_F(VerifyTest, FindsAFileChangedOnTheMirrorAndRepairsIt) {
   EXPECT_TRUE(has_line(out, "content  d/e/f")) << out;
   EXPECT_NE(out.find("differences=1 "), std::string::npos) << out;
 
-  auto [rcode, rout] = verify({"--repair"});
-  EXPECT_EQ(rcode, 0) << rout;
-  EXPECT_NE(rout.find("after repair\n"), std::string::npos) << rout;
-  EXPECT_EQ(compare_trees(b(), mirror_, /*mtimes=*/true), "");
-  auto [again, aout] = verify();
-  EXPECT_EQ(again, 0) << aout;
+  repair_and_check();
 }
 
 TEST_F(VerifyTest, ExtraMissingAndModeAreReportedAndRepaired) {
@@ -101,12 +110,8 @@ TEST_F(VerifyTest, ExtraMissingAndModeAreReportedAndRepaired) {
   EXPECT_TRUE(has_line(out, "missing  top")) << out;
   EXPECT_TRUE(has_line(out, "mode  d/e/f")) << out;
 
-  auto [rcode, rout] = verify({"--repair"});
-  EXPECT_EQ(rcode, 0) << rout;
-  EXPECT_EQ(compare_trees(b(), mirror_, /*mtimes=*/true), "");
+  repair_and_check();
   EXPECT_FALSE(stdfs::exists(mirror_ + "/junk"));
-  auto [again, aout] = verify();
-  EXPECT_EQ(again, 0) << aout;
 }
 
 TEST_F(VerifyTest, TypeTargetOwnerLinksAndAMissingDirectoryAreRepaired) {
@@ -123,14 +128,23 @@ TEST_F(VerifyTest, TypeTargetOwnerLinksAndAMissingDirectoryAreRepaired) {
                            "missing  d/e", "missing  d/e/f", "owner  top"}) {
     EXPECT_TRUE(has_line(out, line)) << line << "\n" << out;
   }
-  auto [rcode, rout] = verify({"--repair"});
-  EXPECT_EQ(rcode, 0) << rout;
-  EXPECT_EQ(compare_trees(b(), mirror_, /*mtimes=*/true), "");
+  repair_and_check();
   struct stat st;
   ASSERT_EQ(::lstat((mirror_ + "/top").c_str(), &st), 0);
   EXPECT_EQ(st.st_uid, 0u);
-  auto [again, aout] = verify();
-  EXPECT_EQ(again, 0) << aout;
+}
+
+// With a replicate daemon connected to the mirror, verify still lists
+// (a client identity of its own) and the daemon ships the repair.
+TEST_F(VerifyTest, ARunningReplicatorShipsTheRepair) {
+  ASSERT_NO_FATAL_FAILURE(replicate_tree());
+  ASSERT_NO_FATAL_FAILURE(start_replicate());
+  ASSERT_NO_FATAL_FAILURE(rewrite_keeping_mtime(mirror_ + "/top", "TOP"));
+  auto [code, out] = verify();
+  EXPECT_EQ(code, 1) << out;
+  EXPECT_TRUE(has_line(out, "content  top")) << out;
+  repair_and_check();
+  EXPECT_EQ(stop_replicate(), 0);
 }
 
 TEST_F(VerifyTest, AChangeBehindTheMountIsFoundAndShipped) {
@@ -140,9 +154,7 @@ TEST_F(VerifyTest, AChangeBehindTheMountIsFoundAndShipped) {
   auto [code, out] = verify();
   EXPECT_EQ(code, 1) << out;
   EXPECT_TRUE(has_line(out, "content  d/g")) << out;
-  auto [rcode, rout] = verify({"--repair"});
-  EXPECT_EQ(rcode, 0) << rout;
-  EXPECT_EQ(compare_trees(b(), mirror_, /*mtimes=*/true), "");
+  repair_and_check();
 }
 
 // A new name made in BACKING behind a running mount is not in its
@@ -154,9 +166,7 @@ TEST_F(VerifyTest, ANewFileBehindTheMountIsFoundButNeedsARemount) {
   auto [code, out] = verify();
   EXPECT_EQ(code, 1) << out;
   EXPECT_TRUE(has_line(out, "missing  stranger")) << out;
-  auto [rcode, rout] = run_mirrorfs({"verify", "--state", state_, "--mirror",
-                                     "m=127.0.0.1:" + std::to_string(port_), "--pin",
-                                     "m=" + mirror_fp_, "--repair"});
+  auto [rcode, rout] = verify({"--repair"}, /*errors=*/true);
   EXPECT_EQ(rcode, 1) << rout;
   EXPECT_NE(rout.find("stranger is not in the mount's catalog"), std::string::npos) << rout;
   // After a remount the scan has journaled it: in flight, then shipped.
@@ -187,9 +197,7 @@ TEST_F(VerifyTest, AJournaledChangeInFlightIsPendingNotADifference) {
 TEST_F(VerifyTest, BadInputIsOneClearLine) {
   ASSERT_NO_FATAL_FAILURE(replicate_tree());
   {
-    auto [code, out] = run_mirrorfs({"verify", "--state", state_, "--mirror", "nosuch", "--mirror",
-                                     "m=127.0.0.1:" + std::to_string(port_), "--pin",
-                                     "m=" + mirror_fp_});
+    auto [code, out] = verify({"--mirror", "nosuch"}, /*errors=*/true);
     EXPECT_EQ(code, 2) << out;
     EXPECT_NE(out.find("nosuch"), std::string::npos) << out;
   }
@@ -197,15 +205,14 @@ TEST_F(VerifyTest, BadInputIsOneClearLine) {
     // A state directory no mount ever used.
     const std::string empty = root_ + "/empty-state";
     stdfs::create_directories(empty);
-    auto [code, out] = run_mirrorfs({"verify", "--state", empty, "--mirror",
-                                     "m=127.0.0.1:" + std::to_string(port_), "--pin",
-                                     "m=" + mirror_fp_});
+    auto [code, out] = verify({}, /*errors=*/true, empty);
     EXPECT_EQ(code, 2) << out;
     EXPECT_NE(out.find("records no BACKING"), std::string::npos) << out;
   }
   {
-    auto [code, out] = verify({"../outside"});
+    auto [code, out] = verify({"../outside"}, /*errors=*/true);
     EXPECT_EQ(code, 2) << out;
+    EXPECT_NE(out.find("'../outside' is not a relative path"), std::string::npos) << out;
   }
 }
 
