@@ -130,7 +130,9 @@ class RepairBuilder {
       batch_.add(db::JournalKind::kCreate, id, path, {}, 0, 0, std::move(attrs));
       forget_.push_back(id);
     } else {
-      batch_.add(db::JournalKind::kMknod, id, path, {}, 0, 0, std::move(attrs));
+      db::AttrPayload node = attrs_of(s, true);
+      node.valid |= db::AttrPayload::kRdev;  // a device's numbers
+      batch_.add(db::JournalKind::kMknod, id, path, {}, 0, 0, node.encode());
     }
     return Status::ok();
   }

@@ -116,6 +116,10 @@ TEST_F(VerifyTest, ExtraMissingAndModeAreReportedAndRepaired) {
 
 TEST_F(VerifyTest, TypeTargetOwnerLinksAndAMissingDirectoryAreRepaired) {
   ASSERT_NO_FATAL_FAILURE(replicate_tree());
+  ASSERT_EQ(::mkfifo(m("fifo").c_str(), 0640), 0);
+  auto [rc, rout] = replicate_once();
+  ASSERT_EQ(rc, 0) << rout;
+  ASSERT_EQ(::unlink((mirror_ + "/fifo").c_str()), 0);
   ASSERT_EQ(::unlink((mirror_ + "/ln").c_str()), 0);
   ASSERT_EQ(::symlink("elsewhere", (mirror_ + "/ln").c_str()), 0);
   ASSERT_EQ(::unlink((mirror_ + "/d/g").c_str()), 0);  // d/hard loses its twin
@@ -125,7 +129,7 @@ TEST_F(VerifyTest, TypeTargetOwnerLinksAndAMissingDirectoryAreRepaired) {
   auto [code, out] = verify();
   EXPECT_EQ(code, 1) << out;
   for (const char* line : {"target  ln", "type  d/g", "extra  d/g/inside", "link  d/hard",
-                           "missing  d/e", "missing  d/e/f", "owner  top"}) {
+                           "missing  d/e", "missing  d/e/f", "owner  top", "missing  fifo"}) {
     EXPECT_TRUE(has_line(out, line)) << line << "\n" << out;
   }
   repair_and_check();
