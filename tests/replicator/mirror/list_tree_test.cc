@@ -7,7 +7,7 @@
 
 #include <map>
 
-#include "replicator/mirror/mirror_fixture.h"
+#include "tests/replicator/mirror/mirror_fixture.h"
 
 namespace mirrorfs::replicator::mirror::testing {
 namespace {
