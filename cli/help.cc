@@ -23,6 +23,7 @@ Commands:
   serve      the mirror daemon: apply what replicators send beneath ROOT
   status     what each mirror acknowledged, what is pending, last errors
   restore    bring files back from a mirror, as deltas against DEST
+  verify     compare a mirror with the source by content hashes; --repair
   keygen     make this host's key for replication; print its fingerprint
   signature  write the signature of a basis file
   delta      write the delta that turns a signature's basis into a new file
@@ -313,6 +314,46 @@ Exit status: 0 restored, 1 usage, environment, a PATH not on the mirror
 or a file that could not be restored (the first is named), 3 internal.
 )";
 
+constexpr std::string_view kVerify =
+    R"(Usage: mirrorfs verify --state DIR --mirror NAME=HOST:PORT --pin NAME=FINGERPRINT
+                       [--repair] [PATH...]
+       mirrorfs verify --state DIR --mirror NAME ... (one of several defined)
+
+Compares the mirror with the source (the BACKING the mount recorded in
+DIR/state.db) by content hashes both sides compute by reading every file
+now: no catalog or cache is trusted. Only the directories PATH (relative
+to the root) are compared when given. One line per difference on
+standard output, KIND, two spaces, then the path:
+  content  the file's bytes differ (or could not be read whole)
+  missing  the mirror lacks it        extra   only the mirror has it
+  type     another file type          mode    permission bits
+  mtime    modification time          target  a symlink's text
+  owner    uid or gid (unless every mirror entry has one owner the source
+           does not share: a mirror not running as root)
+  link     the names of a hard-linked file differ
+  pending  differs, but the journal holds a change of it the mirror has
+           not acknowledged yet (in flight: not a difference)
+then 'summary  entries=N source_hashed=BYTES mirror_hashed=BYTES
+differences=N pending=N'.
+
+Options:
+  --state DIR               the state directory of the mount
+  --mirror NAME=HOST:PORT   the mirror; --mirror NAME selects one of
+                            several defined
+  --pin NAME=FINGERPRINT    the key the mirror NAME must present
+  --repair                  re-sync what differs through the replicator
+                            (journaled, shipped by a running replicate or
+                            by one run here), then compare again and print
+                            'after repair' and the new result
+  --config FILE             take settings from FILE: state, [verify] and
+                            [mirrors.NAME]; flags win (see docs/config.md)
+  -h, --help                show this help
+
+Exit status: 0 identical (after --repair: repaired), 1 differences
+(after --repair: some remain), 2 usage error or could not compare (no
+BACKING recorded, mirror unreachable), 3 internal.
+)";
+
 constexpr std::string_view kKeygen =
     R"(Usage: mirrorfs keygen --state DIR
 
@@ -355,6 +396,7 @@ std::string_view command_help(std::string_view command) {
   if (command == "replicate") return kReplicate;
   if (command == "status") return kStatus;
   if (command == "restore") return kRestore;
+  if (command == "verify") return kVerify;
   if (command == "keygen") return kKeygen;
   if (command == "signature") return kSignature;
   if (command == "delta") return kDelta;

@@ -21,6 +21,7 @@
 #include "cli/replicate_commands.h"
 #include "cli/report.h"
 #include "cli/restore_command.h"
+#include "cli/verify_command.h"
 
 namespace mirrorfs::cli {
 namespace {
@@ -37,6 +38,7 @@ struct OwnCommand {
   const char* name;
   int (*run)(int argc, char** argv);
   const CommandSpec& (*spec)();
+  int usage_exit = kExitEnvironment;  // verify keeps 1 for "differences found"
 };
 constexpr OwnCommand kOwnCommands[] = {
     {"mount", run_mount_command, mount_spec},
@@ -44,6 +46,7 @@ constexpr OwnCommand kOwnCommands[] = {
     {"replicate", run_replicate_command, replicate_spec},
     {"status", run_status_command, status_spec},
     {"restore", run_restore_command, restore_spec},
+    {"verify", run_verify_command, verify_spec, 2},
     {"keygen", run_keygen_command, keygen_spec},
 };
 
@@ -54,8 +57,9 @@ int run_own_command(const OwnCommand& cmd, int argc, char** argv) {
   for (const OwnCommand& c : kOwnCommands) specs.push_back(&c.spec());
   auto args = expand_config(cmd.spec(), specs, std::vector<std::string>(argv, argv + argc));
   if (!args.is_ok()) {
-    return usage_error(cmd.name, args.status().message(),
-                       std::string("mirrorfs ") + cmd.name + " --help");
+    usage_error(cmd.name, args.status().message(),
+                std::string("mirrorfs ") + cmd.name + " --help");
+    return cmd.usage_exit;
   }
   std::vector<char*> expanded;
   for (std::string& a : *args) expanded.push_back(a.data());

@@ -37,6 +37,12 @@ Result<std::vector<wire::ListEntry>> listing_of(const std::vector<wire::Message>
 Result<std::vector<wire::ListEntry>> list_mirror(ClientSession& session, const std::string& path,
                                                  std::chrono::milliseconds timeout) {
   MIRRORFS_ASSIGN_OR_RETURN(id, session.request(wire::ListRequest{path}));
+  return collect_listing(session, id, path, timeout);
+}
+
+Result<std::vector<wire::ListEntry>> collect_listing(ClientSession& session, uint64_t id,
+                                                     const std::string& path,
+                                                     std::chrono::milliseconds timeout) {
   MIRRORFS_ASSIGN_OR_RETURN(answers, session.wait(id, timeout));
   return listing_of(answers, path);
 }

@@ -34,6 +34,11 @@ Result<std::vector<wire::ListEntry>> list_mirror(ClientSession& session, const s
 // kCorrupt.
 Result<std::vector<wire::ListEntry>> listing_of(const std::vector<wire::Message>& answers,
                                                 const std::string& path);
+// The answers to the ListRequest sent as `id` for `path`, gathered and
+// checked (as list_mirror does after sending it).
+Result<std::vector<wire::ListEntry>> collect_listing(ClientSession& session, uint64_t id,
+                                                     const std::string& path,
+                                                     std::chrono::milliseconds timeout);
 
 // Adapts `plan` (from plan_full) to a mirror holding `mirror` (from
 // list_mirror of "."). The removals carry seq plan.first_seq, so one the

@@ -250,9 +250,11 @@ class Session {
     if (const auto* sr = std::get_if<wire::SigRequest>(&m.body)) return signature(id, sr->path);
     if (const auto* lr = std::get_if<wire::ListRequest>(&m.body)) {
       // A client lists before it seeds: its next operations are made from
-      // the tree's state, not replays of its journal.
-      applier_.forget_progress(client_);
-      return list(id, lr->path);
+      // the tree's state, not replays of its journal. A rehash listing
+      // (verify) only reads: the progress record stays.
+      const bool rehash = (lr->flags & wire::kListRehash) != 0;
+      if (!rehash) applier_.forget_progress(client_);
+      return list(id, lr->path, rehash);
     }
     if (const auto* b = std::get_if<wire::Barrier>(&m.body)) {
       const uint64_t seq = std::min(b->seq, first_failed_ - 1);
@@ -272,7 +274,9 @@ class Session {
   // end, which gets the Error, as the protocol orders.
   Status handle_read_only(const wire::Message& m) {
     const uint64_t id = m.request_id;
-    if (const auto* lr = std::get_if<wire::ListRequest>(&m.body)) return list(id, lr->path);
+    if (const auto* lr = std::get_if<wire::ListRequest>(&m.body)) {
+      return list(id, lr->path, (lr->flags & wire::kListRehash) != 0);
+    }
     if (const auto* sr = std::get_if<wire::SigRequest>(&m.body)) return signature(id, sr->path);
     const Status refused(Code::kInvalidArgument,
                          std::string(wire::type_name(wire::type_of(m))) +
@@ -305,7 +309,7 @@ class Session {
   // entries and about kListFrameBytes each, as the walk finds them (the
   // listing is never held whole), then ListEnd; or Error if the walk
   // fails (what was sent stays sent: the client drops it on Error).
-  Status list(uint64_t id, const std::string& path) {
+  Status list(uint64_t id, const std::string& path, bool rehash) {
     constexpr size_t kListFrameBytes = 256 * 1024;
     // An entry's size on the wire, within a few bytes (fixed fields 85).
     auto wire_size = [](const wire::ListEntry& e) { return 96 + e.path.size() + e.target.size(); };
@@ -319,7 +323,7 @@ class Session {
       batch_bytes = 0;
       return s;
     };
-    Status walked = applier_.list(path, [&](const wire::ListEntry& e) -> Status {
+    Status walked = applier_.list(path, rehash, [&](const wire::ListEntry& e) -> Status {
       if (batch.entries.size() == wire::kMaxListEntries ||
           batch_bytes + wire_size(e) > kListFrameBytes) {
         MIRRORFS_RETURN_IF_ERROR(flush());

@@ -189,11 +189,13 @@ class Applier {
   // a symlink, never leaves ROOT; memory and open descriptors grow with
   // the depth of the tree only (one open directory per level). A regular
   // file's hash is given when the mirror catalog has a row matching it
-  // (no file is read). Entries that vanish while listed are left out.
+  // (no file is read), or, with `rehash`, computed by reading the file
+  // (left out if it cannot be read whole: gone, or changed while read).
+  // Entries that vanish while listed are left out.
   // kInvalidArgument for a refused path (as everywhere), kNotFound if
   // `path` is missing or not a directory; a sink error stops the walk and
   // is returned.
-  virtual Status list(std::string_view path,
+  virtual Status list(std::string_view path, bool rehash,
                       const std::function<Status(const wire::ListEntry&)>& sink) = 0;
 
   // Makes everything applied so far durable (syncfs of ROOT's file

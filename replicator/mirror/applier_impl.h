@@ -49,7 +49,7 @@ class ApplierImpl : public Applier {
       const std::function<Status(std::span<const uint8_t>)>& sink) override;
   Status barrier(std::string_view client, uint64_t seq) override;
   void forget_progress(std::string_view client) override;
-  Status list(std::string_view path,
+  Status list(std::string_view path, bool rehash,
               const std::function<Status(const wire::ListEntry&)>& sink) override;
   Result<core::UniqueFd> open_read(std::string_view path, struct stat* st) override;
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "replicator/mirror/applier_impl.h"
+#include "replicator/mirror/list_entry.h"
 
 namespace mirrorfs::replicator::mirror {
 namespace {
@@ -67,7 +68,7 @@ std::optional<core::ContentHash> ApplierImpl::known_hash(const struct stat& st) 
   return r.hash;
 }
 
-Status ApplierImpl::list(std::string_view path,
+Status ApplierImpl::list(std::string_view path, bool rehash,
                          const std::function<Status(const wire::ListEntry&)>& sink) {
   Result<Entry> e = entry_or_root(path);
   if (!e.is_ok()) return e.status();
@@ -104,18 +105,14 @@ Status ApplierImpl::list(std::string_view path,
       if (errno == ENOENT) continue;  // gone while listed
       return sys_error(errno, "stat", out.path);
     }
-    out.mode = st.st_mode;
-    out.uid = st.st_uid;
-    out.gid = st.st_gid;
-    out.nlink = static_cast<uint32_t>(st.st_nlink);
-    out.ino = st.st_ino;
-    out.size = static_cast<uint64_t>(st.st_size);
-    out.mtime_ns = mtime_ns(st);
+    out = list_entry_of(std::move(out.path), st);
     if (S_ISLNK(st.st_mode)) {
       out.target = read_target(dir_fd, d->d_name);
       if (out.target.empty()) continue;
     } else if (S_ISREG(st.st_mode)) {
-      if (std::optional<core::ContentHash> h = known_hash(st)) {
+      const std::optional<core::ContentHash> h =
+          rehash ? hash_if_stable(dir_fd, d->d_name, st.st_ino) : known_hash(st);
+      if (h) {
         out.has_hash = true;
         std::copy(h->begin(), h->end(), out.hash.begin());
       }

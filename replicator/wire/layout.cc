@@ -158,8 +158,12 @@ Result<Body> read_body(Type type, FieldReader& r) {
       b.actual_hash = r.hash();
       return Body(b);
     }
-    case Type::kListRequest:
-      return Body(ListRequest{r.str(kMaxPath)});
+    case Type::kListRequest: {
+      ListRequest l;
+      l.path = r.str(kMaxPath);
+      l.flags = r.u32();
+      return Body(std::move(l));
+    }
     case Type::kListData:
       return Body(read_list_data(r));
     case Type::kListEnd:
@@ -274,7 +278,10 @@ void encode_fields(Type type, const Body& body, FieldWriter& w) {
             w.boolean(b.exists);
             w.hash(b.actual_hash);
           },
-          [&](const ListRequest& l) { w.str(l.path); },
+          [&](const ListRequest& l) {
+            w.str(l.path);
+            w.u32(l.flags);
+          },
           [&](const ListData& d) {
             w.u32(static_cast<uint32_t>(d.entries.size()));
             for (const ListEntry& e : d.entries) {

@@ -57,6 +57,10 @@ inline constexpr uint8_t kFlagZstd = 1;  // body of FileData/SigData/
 // every attribute right after the content it re-sent.
 inline constexpr uint32_t kOpStateFix = 4;
 
+// ListRequest flags: hash every listed regular file by reading it, never
+// from the mirror's catalog (`mirrorfs verify`: trust no cache).
+inline constexpr uint32_t kListRehash = 1;
+
 // FileBegin flags.
 inline constexpr uint32_t kFileInPlace = 1;
 
@@ -236,6 +240,7 @@ struct SigEnd {
 // seeding of a mirror that already holds data.
 struct ListRequest {
   std::string path;
+  uint32_t flags = 0;  // kListRehash; other bits are a protocol violation
   bool operator==(const ListRequest&) const = default;
 };
 

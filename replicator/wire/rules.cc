@@ -166,6 +166,7 @@ std::string check_body(const Body& body) {
       return "";
     }
     std::string operator()(const ListRequest& l) const {
+      if ((l.flags & ~kListRehash) != 0) return "unknown flags";
       return field_error("path", bad_name(l.path, kMaxPath));
     }
     std::string operator()(const ListData& d) const {

@@ -52,7 +52,12 @@ TEST(ListTest, GoldenListDataFrame) {
   ASSERT_TRUE(back.is_ok()) << back.status().to_string();
   EXPECT_EQ(*back, list_of({e}));
   EXPECT_EQ(encoded(Message{9, ListRequest{"."}}),
-            frame(70, 9, Bytes().str(".").bytes()));
+            frame(70, 9, Bytes().str(".").u32(0).bytes()));
+  EXPECT_EQ(encoded(Message{9, ListRequest{"a/b", kListRehash}}),
+            frame(70, 9, Bytes().str("a/b").u32(1).bytes()));
+  Result<Message> rehash = decode_frame(frame(70, 9, Bytes().str("a/b").u32(1).bytes()));
+  ASSERT_TRUE(rehash.is_ok()) << rehash.status().to_string();
+  EXPECT_EQ(*rehash, (Message{9, ListRequest{"a/b", kListRehash}}));
   EXPECT_EQ(encoded(Message{9, ListEnd{3}}), frame(72, 9, Bytes().u64(3).bytes()));
 }
 
@@ -122,8 +127,12 @@ TEST(ListTest, RequestPathRules) {
   EXPECT_EQ(encode_code(Message{9, ListRequest{""}}), Code::kInvalidArgument);
   EXPECT_EQ(encode_code(Message{9, ListRequest{std::string(kMaxPath + 1, 'a')}}),
             Code::kInvalidArgument);
-  EXPECT_EQ(decode_code(frame(70, 9, Bytes().str("").bytes())), Code::kCorrupt);
-  EXPECT_EQ(decode_code(frame(70, 0, Bytes().str(".").bytes())), Code::kCorrupt);
+  EXPECT_EQ(decode_code(frame(70, 9, Bytes().str("").u32(0).bytes())), Code::kCorrupt);
+  EXPECT_EQ(decode_code(frame(70, 0, Bytes().str(".").u32(0).bytes())), Code::kCorrupt);
+  // The flags: only the rehash bit is defined; a body without them is short.
+  EXPECT_EQ(encode_code(Message{9, ListRequest{".", 2}}), Code::kInvalidArgument);
+  EXPECT_EQ(decode_code(frame(70, 9, Bytes().str(".").u32(2).bytes())), Code::kCorrupt);
+  EXPECT_EQ(decode_code(frame(70, 9, Bytes().str(".").bytes())), Code::kCorrupt);
 }
 
 }  // namespace

@@ -87,6 +87,7 @@ std::vector<Message> sample_messages() {
                          "write big.bin: No space left on device"});
   bodies.push_back(BasisMismatch{true, hash_of(4)});
   bodies.push_back(ListRequest{"."});
+  bodies.push_back(ListRequest{"dir", kListRehash});
   ListData list;
   list.entries.push_back(ListEntry{"dir", 040755, 1000, 100, 2, 11, 4096,
                                    1700000000123456789, "", false, {}});
