@@ -6,7 +6,7 @@
 #   mirrorfs-mount@ runs it); files written through the mount;
 #   replicate --once; the mirror compared with BACKING (diff -r, and
 #   types, modes, sizes, mtimes to the ns, symlink targets);
-#   restore (empty DEST, then over an older copy), [verify: see the marked place];
+#   restore (empty DEST, then over an older copy), verify and verify --repair;
 #   the mount stopped by SIGTERM (exit 0, unmounted, journal committed);
 #   a mount killed by SIGKILL and its dead mountpoint cleaned up by
 #   /usr/lib/mirrorfs/unmount-stale (mirrorfs-mount@'s ExecStartPre);
@@ -140,8 +140,16 @@ wire=$(sed -n 's/.* bytes, \([0-9]*\) on the wire.*/\1/p' <<<"$out")
 ((wire < 1024 * 1024)) || fail "restoring a 4 KiB change sent $wire bytes"
 cmp backing/big.bin restored/big.bin || fail "big.bin not restored"
 
-# --- verify (added with `mirrorfs verify`): exit 0 when identical:
-#   "$M" verify --config client.toml
+say "verify: identical; a file changed on the mirror is found and repaired"
+"$M" verify --config client.toml || fail "verify of an identical mirror failed"
+echo "changed on the mirror behind its back" >mirror/docs/greeting.txt
+rc=0
+out=$("$M" verify --config client.toml) || rc=$?
+echo "$out"
+((rc == 1)) || fail "verify exited $rc on a changed mirror file"
+grep -q 'docs/greeting.txt' <<<"$out" || fail "verify did not name docs/greeting.txt"
+"$M" verify --config client.toml --repair || fail "verify --repair failed"
+cmp backing/docs/greeting.txt mirror/docs/greeting.txt || fail "not repaired"
 
 say "SIGTERM stops the mount cleanly"
 echo "written just before the stop" >"$MNT"/last.txt
