@@ -8,6 +8,7 @@
 
 #include "cli/help.h"
 #include "cli/metrics_collectors.h"
+#include "cli/service_notify.h"
 #include "cli/options.h"
 #include "cli/report.h"
 #include "fs/mount.h"
@@ -123,6 +124,14 @@ int run_mount_command(int argc, char** argv) {
       return server->start([&] { return render_mount_metrics(op_stats, *state); });
     };
   }
+  // Once mounted, tell a service manager (mirrorfs-mount@.service is
+  // Type=notify), so that what is ordered after the unit, and the command
+  // that started it, find the mount in place.
+  opt.on_mounted = [metrics_hook = std::move(opt.on_mounted)](const fs::MountOptions& checked) {
+    if (metrics_hook) MIRRORFS_RETURN_IF_ERROR(metrics_hook(checked));
+    notify_service_manager("READY=1");
+    return Status::ok();
+  };
   const Status st = fs::run_mount(opt);
   return st.is_ok() ? kExitOk : fail("mount", st);
 }

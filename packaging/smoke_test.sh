@@ -164,6 +164,27 @@ is_mounted && fail "still mounted after SIGTERM"
 same_tree backing mirror
 echo "unmounted, exit 0; the last change was journaled and replicated"
 
+say "mount -f says READY=1 once mounted (mirrorfs-mount@ is Type=notify)"
+python3 - "$M" "$MNT" <<'PYEOF'
+import os, socket, subprocess, sys
+m, mnt = sys.argv[1], sys.argv[2]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind("notify.sock")
+s.settimeout(60)
+env = dict(os.environ, NOTIFY_SOCKET=os.path.abspath("notify.sock"))
+p = subprocess.Popen([m, "mount", "backing", mnt, "--state", "state", "-f"], env=env,
+                     stderr=open("mount.log", "a"))
+try:
+    msg = s.recv(4096)
+    if msg != b"READY=1": sys.exit("notified %r, not READY=1" % msg)
+    if not os.path.ismount(mnt): sys.exit("READY=1 before the mount was in place")
+finally:
+    p.terminate()
+    if p.wait() != 0: sys.exit("mount exited %d on SIGTERM" % p.returncode)
+PYEOF
+is_mounted && fail "still mounted after SIGTERM"
+echo "READY=1 came with the mount in place"
+
 say "a killed mount's dead mountpoint is cleaned up by unmount-stale"
 start_mount
 kill -KILL "$MOUNT_PID"
