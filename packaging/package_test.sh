@@ -11,7 +11,9 @@
 #   5. the man page: renders without a groff warning, and has a section
 #      for every command `mirrorfs --help` lists
 #   6. packaging/smoke_test.sh with the installed /usr/bin/mirrorfs
-#   7. apt-get purge mirrorfs (KEEP_INSTALLED=1 keeps it)
+#   7. packaging/quickstart_test.sh: README's quick start, followed on
+#      this machine with the installed package and units
+#   8. apt-get purge mirrorfs (KEEP_INSTALLED=1 keeps it)
 # As root on Debian 12, with dpkg-dev, man-db, groff-base and systemd.
 #
 # Usage: package_test.sh [BUILD_DIR]   (default build)
@@ -112,4 +114,6 @@ echo "renders cleanly; sections for:" $commands
 
 say "smoke test with the installed mirrorfs"
 MIRRORFS=/usr/bin/mirrorfs bash "$ROOT/packaging/smoke_test.sh"
+say "README's quick start with the installed package"
+bash "$ROOT/packaging/quickstart_test.sh"
 say "package test passed"
