@@ -92,15 +92,7 @@ class Scanner {
 
   Status scan_root(int fd, const struct stat& st) {
     MIRRORFS_ASSIGN_OR_RETURN(root, catalog_.get(db::kRootId));
-    // As refresh() does for every other directory.
-    const bool attrs_differ = root.mode != st.st_mode || root.uid != st.st_uid ||
-                              root.gid != st.st_gid || root.mtime_ns != mtime_ns(st);
-    if (attrs_differ) {
-      add(JournalKind::kSetattr, db::kRootId, "", {}, payload_from_stat(st).encode());
-    }
-    if (attrs_differ || root.backing_ino != st.st_ino) {
-      MIRRORFS_RETURN_IF_ERROR(catalog_.set(db::kRootId, restat(root, st)));
-    }
+    MIRRORFS_RETURN_IF_ERROR(refresh(db::kRootId, root, st, ""));  // "": the root
     return scan_dir(fd, db::kRootId, "");
   }
 
