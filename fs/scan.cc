@@ -156,8 +156,10 @@ class Scanner {
                          const Entry& e) {
     const std::string p = join_path(path, e.name);
     ++stats.created;
-    // Another name of an inode the catalog knows: a hard link.
-    if (!S_ISDIR(e.st.st_mode) && e.st.st_nlink > 1) {
+    // Another name of an inode the catalog knows: a hard link (or, with
+    // one link, a rename: its old names are gone or hold other files, and
+    // the scan removes them when it gets there).
+    if (!S_ISDIR(e.st.st_mode)) {
       Result<FileId> other = catalog_.lookup_backing(e.st.st_ino);
       if (other.is_ok()) {
         MIRRORFS_ASSIGN_OR_RETURN(attrs, catalog_.get(*other));
@@ -220,12 +222,35 @@ class Scanner {
       MIRRORFS_ASSIGN_OR_RETURN(target, read_link(dirfd, e.name, p));
       replace = target != cat.target;
     }
+    if (!replace && cat.kind != FileKind::kDir) {
+      MIRRORFS_ASSIGN_OR_RETURN(other, holds_another(id, cat, e.st));
+      replace = other;
+    }
     if (replace) {
       MIRRORFS_RETURN_IF_ERROR(remove_old(dir, p, e.name, id));
       return add_new(dirfd, dir, path, e);
     }
     MIRRORFS_RETURN_IF_ERROR(refresh(id, cat, e.st, p));
     return id;
+  }
+
+  // Whether the name of catalog inode `id` now holds another file than
+  // the one the catalog knows, in a way marking `id` dirty would get
+  // wrong: an inode the catalog knows under another id (renamed or linked
+  // here), or, when `id` has other names, any other inode (those names
+  // still hold the old file, or are gone). A new inode at the only name
+  // of `id` is the same file rewritten (save by rename): dirty, resent by
+  // delta against what the mirror holds there.
+  Result<bool> holds_another(FileId id, const FileAttrs& cat,
+                             const struct stat& st) {
+    if (cat.backing_ino == 0 || cat.backing_ino == st.st_ino) return false;
+    Result<FileId> known = catalog_.lookup_backing(st.st_ino);
+    if (known.is_ok() && *known != id) return true;
+    if (!known.is_ok() && known.status().code() != Code::kNotFound) {
+      return known.status();
+    }
+    MIRRORFS_ASSIGN_OR_RETURN(names, catalog_.paths_of(id));
+    return names.size() > 1;
   }
 
   // Journals and stores what differs between the catalog row `cat` and

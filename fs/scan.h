@@ -3,10 +3,13 @@
 // or behind it, is never skipped (DESIGN.md invariant 5).
 //
 // Per directory, the backing entries and the catalog's names are merged
-// by name. New names are created (hard links recognised by backing inode
-// number), vanished ones removed (subtrees depth-first), a changed kind
-// is a remove and a create, and a file whose inode, size, mtime or ctime
-// differs from the catalog is marked dirty (re-synced in full, by delta).
+// by name. New names are created (hard links and renames recognised by
+// backing inode number), vanished ones removed (subtrees depth-first), a
+// changed kind is a remove and a create, a name now holding an inode the
+// catalog knows elsewhere (or a hard-linked name now holding another
+// inode) is a remove and a create too, and a file whose inode, size,
+// mtime or ctime differs from the catalog is marked dirty (re-synced in
+// full, by delta).
 // On the first start every file of a non-empty BACKING is new: that is
 // the initial sync.
 //

@@ -171,7 +171,9 @@ std::string replay_journal(const std::vector<db::JournalRecord>& rows,
     if (!path.is_ok() || ::stat((backing + "/" + *path).c_str(), &st) != 0) {
       continue;
     }
-    if (::chmod(R(*path).c_str(), st.st_mode & 07777) != 0 ||
+    // The whole file: its size too (a shorter file has no truncate row).
+    if (::truncate(R(*path).c_str(), st.st_size) != 0 ||
+        ::chmod(R(*path).c_str(), st.st_mode & 07777) != 0 ||
         ::chown(R(*path).c_str(), st.st_uid, st.st_gid) != 0) {
       return "attributes of file " + std::to_string(id) + " (" + *path + ")";
     }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -69,6 +70,10 @@ void MountTest::TearDown() {
   if (HasFailure()) {
     std::fprintf(stderr, "--- daemon log (%s/test.log) ---\n%s---\n",
                  state_.c_str(), read_file(state_ + "/test.log").c_str());
+  }
+  if (HasFailure() && std::getenv("MIRRORFS_KEEP_FAILED") != nullptr) {
+    std::fprintf(stderr, "MIRRORFS_KEEP_FAILED: kept %s\n", root_.c_str());
+    return;
   }
   std::error_code ec;
   std::filesystem::remove_all(root_, ec);
