@@ -134,12 +134,13 @@ install_packages "${PACKAGES[@]}"
 declare -a RESULTS=()
 status=0
 run_stage() {  # NAME FUNCTION
-  local rc=0
+  local rc=0 t0=$SECONDS
   "$2" || rc=$?
+  local took="($((SECONDS - t0)) s)"
   if ((rc == 0)); then
-    RESULTS+=("ok   $1")
+    RESULTS+=("ok   $1 $took")
   else
-    RESULTS+=("FAIL $1")
+    RESULTS+=("FAIL $1 $took")
     status=1
   fi
 }
