@@ -22,6 +22,7 @@ Commands:
   replicate  ship the journaled changes to mirrors
   serve      the mirror daemon: apply what replicators send beneath ROOT
   status     what each mirror acknowledged, what is pending, last errors
+  forget     drop a mirror that is gone for good, so the journal is trimmed
   restore    bring files back from a mirror, as deltas against DEST
   verify     compare a mirror with the source by content hashes; --repair
   keygen     make this host's key for replication; print its fingerprint
@@ -272,6 +273,30 @@ Options:
 Exit status: 0 printed, 1 no state in DIR or an I/O error.
 )";
 
+constexpr std::string_view kForget =
+    R"(Usage: mirrorfs forget --state DIR NAME
+
+Forgets mirror NAME in DIR/state.db: what it acknowledged, which file
+versions it holds. The journal is kept until every mirror known there has
+acknowledged it, so a mirror that is gone for good (renamed in the config,
+its host retired) keeps it growing until it is forgotten. Then the journal
+is trimmed to what the remaining mirrors acknowledged, and cached
+signatures nothing refers to any more are dropped.
+
+Stop the replicator and take the mirror out of its configuration first: a
+replicator still configured with NAME registers it again and syncs it in
+full at its next start.
+
+Options:
+  --state DIR   the state directory of the mount and replicator
+  --config FILE take settings from FILE: state, [forget]; flags win
+                (see docs/config.md)
+  -h, --help    show this help
+
+Exit status: 0 forgotten, 1 usage, no such mirror (the known ones are
+listed), no state in DIR or an I/O error.
+)";
+
 constexpr std::string_view kRestore =
     R"(Usage: mirrorfs restore --state DIR --mirror NAME=HOST:PORT --pin NAME=FINGERPRINT
                         [PATH...] --to DEST
@@ -395,6 +420,7 @@ std::string_view command_help(std::string_view command) {
   if (command == "serve") return kServe;
   if (command == "replicate") return kReplicate;
   if (command == "status") return kStatus;
+  if (command == "forget") return kForget;
   if (command == "restore") return kRestore;
   if (command == "verify") return kVerify;
   if (command == "keygen") return kKeygen;

@@ -45,6 +45,7 @@ constexpr OwnCommand kOwnCommands[] = {
     {"serve", run_serve_command, serve_spec},
     {"replicate", run_replicate_command, replicate_spec},
     {"status", run_status_command, status_spec},
+    {"forget", run_forget_command, forget_spec},
     {"restore", run_restore_command, restore_spec},
     {"verify", run_verify_command, verify_spec, 2},
     {"keygen", run_keygen_command, keygen_spec},

@@ -50,6 +50,12 @@ const struct option kStatusOptions[] = {
     {nullptr, 0, nullptr, 0},
 };
 
+const struct option kForgetOptions[] = {
+    {"state", required_argument, nullptr, 's'},
+    {"help", no_argument, nullptr, 'h'},
+    {nullptr, 0, nullptr, 0},
+};
+
 }  // namespace
 
 const CommandSpec& serve_spec() {
@@ -64,6 +70,11 @@ const CommandSpec& replicate_spec() {
 
 const CommandSpec& status_spec() {
   static const CommandSpec spec{"status", ":h", kStatusOptions, {}, {}, {}};
+  return spec;
+}
+
+const CommandSpec& forget_spec() {
+  static const CommandSpec spec{"forget", ":h", kForgetOptions, {}, {}, {}};
   return spec;
 }
 
@@ -166,6 +177,19 @@ int run_status_command(int argc, char** argv) {
   if (optind != argc) return usage_error("status", "takes no operands", hint);
   if (state.empty()) return usage_error("status", "--state DIR is required", hint);
   return print_status(state, json);
+}
+
+int run_forget_command(int argc, char** argv) {
+  std::string state;
+  int rc = parse_options("forget", argc, argv, ":h", kForgetOptions, [&](int c, std::string_view arg) {
+    if (c == 's') state = arg;
+    return -1;
+  });
+  if (rc >= 0) return rc;
+  const char* hint = "mirrorfs forget --help";
+  if (state.empty()) return usage_error("forget", "--state DIR is required", hint);
+  if (argc - optind != 1) return usage_error("forget", "takes one operand, the mirror's NAME", hint);
+  return forget_mirror(state, argv[optind]);
 }
 
 }  // namespace mirrorfs::cli

@@ -10,9 +10,11 @@ namespace mirrorfs::cli {
 int run_serve_command(int argc, char** argv);
 int run_replicate_command(int argc, char** argv);
 int run_status_command(int argc, char** argv);
+int run_forget_command(int argc, char** argv);
 // Their options and operands, for the config file (cli/config.h).
 const CommandSpec& serve_spec();
 const CommandSpec& replicate_spec();
 const CommandSpec& status_spec();
+const CommandSpec& forget_spec();
 
 }  // namespace mirrorfs::cli

@@ -11,6 +11,7 @@
 #include "db/mirror_state.h"
 #include "db/schema.h"
 #include "db/settings.h"
+#include "db/signature_cache.h"
 
 namespace mirrorfs::cli {
 namespace {
@@ -47,16 +48,52 @@ struct Row {
   db::Journal::Pending pending;
 };
 
-}  // namespace
-
-int print_status(const std::string& state_dir, bool json) {
+// DIR/state.db, which must exist (an open would create it).
+Result<std::unique_ptr<db::Database>> open_existing(const std::string& state_dir) {
   const std::string path = state_dir + "/state.db";
   struct stat st;
-  if (::stat(path.c_str(), &st) != 0) {
-    return fail("status", Status::from_errno(errno, path));
-  }
+  if (::stat(path.c_str(), &st) != 0) return Status::from_errno(errno, path);
+  return db::open_state_db(path);
+}
+
+}  // namespace
+
+int forget_mirror(const std::string& state_dir, const std::string& name) {
   auto run = [&]() -> Status {
-    MIRRORFS_ASSIGN_OR_RETURN(db, db::open_state_db(path));
+    MIRRORFS_ASSIGN_OR_RETURN(db, open_existing(state_dir));
+    MIRRORFS_ASSIGN_OR_RETURN(journal, db::Journal::open(*db));
+    MIRRORFS_ASSIGN_OR_RETURN(state, db::MirrorState::open(*db));
+    MIRRORFS_ASSIGN_OR_RETURN(signatures, db::SignatureCache::open(*db));
+    MIRRORFS_ASSIGN_OR_RETURN(mirrors, state->list());
+    uint64_t acked = 0;
+    std::string known;
+    for (const db::MirrorInfo& m : mirrors) {
+      if (m.name == name) acked = m.acked_seq;
+      known += (known.empty() ? "" : ", ") + m.name;
+    }
+    if (Status s = state->remove_mirror(name); !s.is_ok()) {
+      if (s.code() != Code::kNotFound) return s;
+      return Status(Code::kNotFound, "no mirror named '" + name + "' in " + state_dir +
+                                         "/state.db (known: " +
+                                         (known.empty() ? "none" : known) + ")");
+    }
+    MIRRORFS_ASSIGN_OR_RETURN(trim_to, state->min_acked_seq());
+    MIRRORFS_RETURN_IF_ERROR(journal->trim(trim_to));
+    MIRRORFS_ASSIGN_OR_RETURN(dropped, signatures->gc());
+    std::printf("forgot mirror %s (it had acknowledged up to seq %llu); journal kept from seq %llu, "
+                "%llu cached signatures dropped\n",
+                name.c_str(), static_cast<unsigned long long>(acked),
+                static_cast<unsigned long long>(trim_to + 1),
+                static_cast<unsigned long long>(dropped));
+    return std::fflush(stdout) == 0 ? Status::ok() : Status::from_errno(errno, "standard output");
+  };
+  const Status s = run();
+  return s.is_ok() ? kExitOk : fail("forget", s);
+}
+
+int print_status(const std::string& state_dir, bool json) {
+  auto run = [&]() -> Status {
+    MIRRORFS_ASSIGN_OR_RETURN(db, open_existing(state_dir));
     MIRRORFS_ASSIGN_OR_RETURN(journal, db::Journal::open(*db));
     MIRRORFS_ASSIGN_OR_RETURN(state, db::MirrorState::open(*db));
     MIRRORFS_ASSIGN_OR_RETURN(settings, db::Settings::open(*db));

@@ -21,7 +21,7 @@ Result<std::unique_ptr<MirrorState>> MirrorState::open(Database& db) {
       {&m->find_, "SELECT id FROM mirrors WHERE name = ?1"},
       {&m->list_,
        "SELECT id, name, acked_seq, last_contact_ns, last_error, last_ok_ns, "
-       "bytes_sent, bytes_saved FROM mirrors ORDER BY id"},
+       "bytes_sent, bytes_saved, identity FROM mirrors ORDER BY id"},
       {&m->acked_, "SELECT acked_seq FROM mirrors WHERE id = ?1"},
       // Forward only, in the statement itself: no read-then-write race.
       {&m->set_acked_,
@@ -41,6 +41,11 @@ Result<std::unique_ptr<MirrorState>> MirrorState::open(Database& db) {
        "UPDATE mirrors SET bytes_sent = bytes_sent + ?2, "
        "bytes_saved = bytes_saved + ?3 WHERE id = ?1"},
       {&m->min_acked_, "SELECT coalesce(min(acked_seq), 0) FROM mirrors"},
+      {&m->identity_, "SELECT identity FROM mirrors WHERE id = ?1"},
+      {&m->set_identity_, "UPDATE mirrors SET identity = ?2 WHERE id = ?1"},
+      {&m->reset_acked_, "UPDATE mirrors SET acked_seq = 0 WHERE id = ?1"},
+      {&m->delete_files_, "DELETE FROM mirror_files WHERE mirror = ?1"},
+      {&m->delete_mirror_, "DELETE FROM mirrors WHERE id = ?1"},
   };
   for (const auto& [st, text] : sql) {
     Result<Statement> p = db.prepare(text);
@@ -57,13 +62,7 @@ Result<MirrorId> MirrorState::add_mirror(std::string_view name) {
     st->bind(1, name);
     MIRRORFS_RETURN_IF_ERROR(st->run());
   }
-  // Mirrors are never deleted here, so the row is still there.
-  Use st(find_);
-  st->bind(1, name);
-  Result<bool> row = st->step();
-  if (!row.is_ok()) return row.status();
-  if (!*row) return Status::internal("mirror row vanished");
-  return static_cast<MirrorId>(st->column_int(0));
+  return find_mirror(name);
 }
 
 Result<std::vector<MirrorInfo>> MirrorState::list() {
@@ -82,8 +81,61 @@ Result<std::vector<MirrorInfo>> MirrorState::list() {
     m.last_ok_ns = st->column_int(5);
     m.bytes_sent = static_cast<uint64_t>(st->column_int(6));
     m.bytes_saved = static_cast<uint64_t>(st->column_int(7));
+    m.identity = st->column_text(8);
   }
   return out;
+}
+
+Result<MirrorId> MirrorState::find_mirror(std::string_view name) {
+  Use st(find_);
+  st->bind(1, name);
+  Result<bool> row = st->step();
+  if (!row.is_ok()) return row.status();
+  if (!*row) return Status(Code::kNotFound, "no mirror named '" + std::string(name) + "'");
+  return static_cast<MirrorId>(st->column_int(0));
+}
+
+Status MirrorState::remove_mirror(std::string_view name) {
+  Result<Transaction> txn = Transaction::begin(db_, Transaction::Kind::kWrite);
+  if (!txn.is_ok()) return txn.status();
+  Result<MirrorId> id = find_mirror(name);
+  if (!id.is_ok()) return id.status();
+  for (Statement* s : {&delete_files_, &delete_mirror_}) {
+    Use st(*s);
+    st->bind(1, i64(*id));
+    MIRRORFS_RETURN_IF_ERROR(st->run());
+  }
+  return txn->commit();
+}
+
+Result<std::string> MirrorState::identity(MirrorId mirror) {
+  Use st(identity_);
+  st->bind(1, i64(mirror));
+  Result<bool> row = st->step();
+  if (!row.is_ok()) return row.status();
+  if (!*row) return no_mirror(mirror);
+  return st->column_text(0);  // NULL reads as ""
+}
+
+Status MirrorState::set_identity(MirrorId mirror, std::string_view identity) {
+  {
+    Use st(set_identity_);
+    st->bind(1, i64(mirror)).bind(2, identity);
+    MIRRORFS_RETURN_IF_ERROR(st->run());
+  }
+  return db_.changes() > 0 ? Status::ok() : no_mirror(mirror);
+}
+
+Status MirrorState::restart(MirrorId mirror, std::string_view identity) {
+  Result<Transaction> txn = Transaction::begin(db_, Transaction::Kind::kWrite);
+  if (!txn.is_ok()) return txn.status();
+  MIRRORFS_RETURN_IF_ERROR(set_identity(mirror, identity));
+  for (Statement* s : {&reset_acked_, &delete_files_}) {
+    Use st(*s);
+    st->bind(1, i64(mirror));
+    MIRRORFS_RETURN_IF_ERROR(st->run());
+  }
+  return txn->commit();
 }
 
 Result<uint64_t> MirrorState::acked_seq(MirrorId mirror) {

@@ -33,6 +33,7 @@ struct MirrorInfo {
   uint64_t acked_seq = 0;       // journal seq acknowledged, 0 = none
   int64_t last_contact_ns = 0;  // last attempt, success or not; 0 = never
   std::string last_error;       // of that attempt; empty = it went well
+  std::string identity;         // the mirror's id (HelloOk); empty = not yet known
   int64_t last_ok_ns = 0;       // last attempt that went well; 0 = never
   uint64_t bytes_sent = 0;      // on the wire, both directions, all time
   uint64_t bytes_saved = 0;     // file bytes not sent thanks to deltas
@@ -49,6 +50,24 @@ class MirrorState {
   // The id of mirror `name`, registering it (acked_seq 0) if new.
   Result<MirrorId> add_mirror(std::string_view name);
   Result<std::vector<MirrorInfo>> list();
+  // The id of mirror `name`; kNotFound if it is not registered.
+  Result<MirrorId> find_mirror(std::string_view name);
+
+  // Forgets mirror `name`: its row and its file versions go (traffic
+  // counters too), so the journal is no longer kept for it. kNotFound if
+  // it is not registered. In one transaction.
+  Status remove_mirror(std::string_view name);
+
+  // Which mirror the name was last synced with: the id its HelloOk gave
+  // ("" if never recorded, e.g. a state from before schema v6).
+  Result<std::string> identity(MirrorId mirror);
+  Status set_identity(MirrorId mirror, std::string_view identity);
+
+  // Starts `mirror` over as if it had never been synced: acked_seq 0 and
+  // no file versions (so the next sync lists the mirror and seeds it
+  // against what it holds), under identity `identity`. Traffic counters
+  // and the last contact stay. In one transaction.
+  Status restart(MirrorId mirror, std::string_view identity);
 
   Result<uint64_t> acked_seq(MirrorId mirror);
   // Acknowledgements only move forward: seq below the stored one is
@@ -95,7 +114,8 @@ class MirrorState {
 
   Database& db_;
   Statement insert_, find_, list_, acked_, set_acked_, upsert_file_,
-      delete_file_, file_, contact_, min_acked_, traffic_;
+      delete_file_, file_, contact_, min_acked_, traffic_, identity_,
+      set_identity_, reset_acked_, delete_files_, delete_mirror_;
 };
 
 }  // namespace mirrorfs::db

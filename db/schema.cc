@@ -91,6 +91,11 @@ ALTER TABLE mirrors ADD COLUMN last_ok_ns INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE signatures ADD COLUMN size INTEGER;
 ALTER TABLE signatures ADD COLUMN leaves BLOB;
 )sql",
+    // 6: which mirror (its HelloOk mirror_id) a mirror name was synced
+    // with, so a mirror replaced under the same name is noticed.
+    R"sql(
+ALTER TABLE mirrors ADD COLUMN identity TEXT;
+)sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 

@@ -10,7 +10,7 @@
 namespace mirrorfs::db {
 
 // The schema this build writes. PRAGMA user_version holds a database's.
-inline constexpr int kSchemaVersion = 5;
+inline constexpr int kSchemaVersion = 6;
 
 // Brings db from its user_version up to `target` (each step one
 // transaction). Refuses a database newer than this build knows.

@@ -156,6 +156,7 @@ class MirrorWorker {
     log_info("mirror " + target_.name + " (" + session->channel().peer_address() +
              "): connected, it has applied up to seq " +
              std::to_string(session->hello_ok().applied_seq));
+    MIRRORFS_RETURN_IF_ERROR(check_identity(session->hello_ok()));
     stats_.connected.store(true);
     struct Disconnected {
       MirrorStats& s;
@@ -228,6 +229,21 @@ class MirrorWorker {
         sleep_for(std::chrono::milliseconds(200));
       }
     }
+  }
+
+  // A mirror answering under this name with another mirror_id than the
+  // one it was synced with is another mirror (a new host, a wiped mirror
+  // state): what the old one acknowledged says nothing of what this one
+  // holds. Start it over: the next sync lists it and seeds it against
+  // whatever it holds. The first contact records the id.
+  Status check_identity(const wire::HelloOk& ok) {
+    MIRRORFS_ASSIGN_OR_RETURN(known, store_.state->identity(mirror_));
+    if (known == ok.mirror_id) return Status::ok();
+    if (known.empty()) return store_.state->set_identity(mirror_, ok.mirror_id);
+    log_error("mirror " + target_.name + ": it is another mirror than the one synced so far (id " +
+              ok.mirror_id + ", was " + known +
+              "): syncing it in full, by deltas against what it holds");
+    return store_.state->restart(mirror_, ok.mirror_id);
   }
 
   // The next batch after `acked`, planned against the catalog as of the

@@ -144,5 +144,48 @@ TEST_F(MirrorStateTest, MinAckedSeq) {
   EXPECT_EQ(*ms_->min_acked_seq(), 30u);
 }
 
+// A mirror replaced under its name starts over: nothing acknowledged, no
+// versions (so nothing cached is trusted as its basis), the new identity;
+// its traffic counters stay, and other mirrors are untouched.
+TEST_F(MirrorStateTest, RestartForgetsWhatTheOldMirrorHeld) {
+  const MirrorId m = *ms_->add_mirror("m");
+  const MirrorId n = *ms_->add_mirror("n");
+  EXPECT_EQ(*ms_->identity(m), "");
+  ASSERT_TRUE(ms_->set_identity(m, "aaaa").is_ok());
+  const std::vector<std::pair<FileId, Bytes>> v{{5, hash_of(1)}, {6, hash_of(2)}};
+  ASSERT_TRUE(ms_->commit_ack(m, 40, v).is_ok());
+  ASSERT_TRUE(ms_->commit_ack(n, 30, v).is_ok());
+  ASSERT_TRUE(ms_->add_traffic(m, 100, 50).is_ok());
+  ASSERT_TRUE(ms_->restart(m, "bbbb").is_ok());
+  EXPECT_EQ(*ms_->acked_seq(m), 0u);
+  EXPECT_EQ(*ms_->identity(m), "bbbb");
+  EXPECT_FALSE(ms_->file_version(m, 5)->has_value());
+  EXPECT_FALSE(ms_->file_version(m, 6)->has_value());
+  EXPECT_EQ(**ms_->file_version(n, 5), hash_of(1));
+  EXPECT_EQ(*ms_->acked_seq(n), 30u);
+  EXPECT_EQ(*ms_->min_acked_seq(), 0u);  // the journal is kept for m again
+  EXPECT_EQ(ms_->list()->at(0).bytes_sent, 100u);
+  EXPECT_EQ(ms_->restart(999, "x").code(), Code::kNotFound);
+}
+
+// A forgotten mirror no longer holds the journal back.
+TEST_F(MirrorStateTest, RemoveMirrorLetsTheJournalGo) {
+  const MirrorId old = *ms_->add_mirror("old");
+  const MirrorId cur = *ms_->add_mirror("current");
+  ASSERT_TRUE(ms_->commit_ack(old, 10, std::vector<std::pair<FileId, Bytes>>{{5, hash_of(1)}})
+                  .is_ok());
+  ASSERT_TRUE(ms_->set_acked(cur, 90).is_ok());
+  EXPECT_EQ(*ms_->min_acked_seq(), 10u);
+  ASSERT_TRUE(ms_->remove_mirror("old").is_ok());
+  EXPECT_EQ(*ms_->min_acked_seq(), 90u);
+  EXPECT_EQ(ms_->find_mirror("old").status().code(), Code::kNotFound);
+  EXPECT_EQ(ms_->file_version(old, 5).status().code(), Code::kNotFound);
+  EXPECT_EQ(ms_->remove_mirror("old").code(), Code::kNotFound);
+  EXPECT_EQ(*db_->query_int("SELECT count(*) FROM mirror_files"), 0);
+  // The name can be registered again, afresh.
+  const MirrorId again = *ms_->add_mirror("old");
+  EXPECT_EQ(*ms_->acked_seq(again), 0u);
+}
+
 }  // namespace
 }  // namespace mirrorfs::db
