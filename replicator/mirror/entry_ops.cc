@@ -89,14 +89,15 @@ Status ApplierImpl::apply_op(const wire::EntryOp& op) {
       Result<std::optional<struct stat>> st = stat_entry(*e);
       if (!st.is_ok()) return st.status();
       if (!st->has_value()) return sys_error(ENOENT, "setattr", op.path);
-      return set_attrs(*e, op.attrs, opt_.set_owner);
+      return noting_node(*e, set_attrs(*e, op.attrs, opt_.set_owner));
     }
     case Type::kSetxattr:
     case Type::kRemovexattr: {
       Result<Entry> e = entry_or_root(op.path);
       if (!e.is_ok()) return e.status();
-      return op.type == Type::kSetxattr ? set_xattr(*e, op.path2, op.value)
-                                        : remove_xattr(*e, op.path2);
+      return noting_node(*e, op.type == Type::kSetxattr
+                                 ? set_xattr(*e, op.path2, op.value)
+                                 : remove_xattr(*e, op.path2));
     }
     default:
       return Status::invalid_argument(
@@ -121,6 +122,7 @@ Status ApplierImpl::do_mkdir(const wire::EntryOp& op) {
   if (!e.is_ok()) return e.status();
   const mode_t mode =
       (op.attrs.valid & AttrPayload::kMode) ? (op.attrs.mode & 07777) : 0755;
+  pending_.note_dir(e->dir.get());
   if (::mkdirat(e->dir.get(), e->name.c_str(), mode) != 0) {
     if (errno != EEXIST) return sys_error(errno, "mkdir", op.path);
     Result<std::optional<struct stat>> st = stat_entry(*e);
@@ -129,7 +131,8 @@ Status ApplierImpl::do_mkdir(const wire::EntryOp& op) {
       return exists_as_other("mkdir", op.path, "a non-directory");
     }
   }
-  return set_attrs(*e, op.attrs, opt_.set_owner);  // exact mode: no umask
+  // exact mode: no umask
+  return noting_node(*e, set_attrs(*e, op.attrs, opt_.set_owner));
 }
 
 Status ApplierImpl::do_mknod(const wire::EntryOp& op) {
@@ -155,6 +158,7 @@ Status ApplierImpl::do_mknod(const wire::EntryOp& op) {
   auto make = [&](int dir, const char* name) {
     return ::mknodat(dir, name, type | (op.attrs.mode & 07777), rdev);
   };
+  pending_.note_dir(e->dir.get());
   if (make(e->dir.get(), e->name.c_str()) != 0) {
     if (errno != EEXIST) return sys_error(errno, "mknod", op.path);
     Result<std::optional<struct stat>> st = stat_entry(*e);
@@ -165,7 +169,8 @@ Status ApplierImpl::do_mknod(const wire::EntryOp& op) {
         (old.st_mode & S_IFMT) == type && (!device || old.st_rdev == rdev);
     if (!same) MIRRORFS_RETURN_IF_ERROR(replace_node(*e, old, make, "mknod"));
   }
-  return set_attrs(*e, op.attrs, opt_.set_owner);
+  // A device, FIFO or socket makes the barrier a syncfs (pending_sync.h).
+  return noting_node(*e, set_attrs(*e, op.attrs, opt_.set_owner));
 }
 
 Status ApplierImpl::do_symlink(const wire::EntryOp& op) {
@@ -175,6 +180,7 @@ Status ApplierImpl::do_symlink(const wire::EntryOp& op) {
   auto make = [&](int dir, const char* name) {
     return ::symlinkat(op.path2.c_str(), dir, name);
   };
+  pending_.note_dir(e->dir.get());
   if (make(e->dir.get(), e->name.c_str()) != 0) {
     if (errno != EEXIST) return sys_error(errno, "symlink", op.path);
     Result<std::optional<struct stat>> st = stat_entry(*e);
@@ -184,7 +190,8 @@ Status ApplierImpl::do_symlink(const wire::EntryOp& op) {
       MIRRORFS_RETURN_IF_ERROR(replace_node(*e, **st, make, "symlink"));
     }
   }
-  return set_attrs(*e, op.attrs, opt_.set_owner);
+  // No descriptor of a symlink can be fsynced: the barrier is a syncfs.
+  return noting_node(*e, set_attrs(*e, op.attrs, opt_.set_owner));
 }
 
 Status ApplierImpl::do_link(const wire::EntryOp& op) {
@@ -201,7 +208,9 @@ Status ApplierImpl::do_link(const wire::EntryOp& op) {
   auto make = [&](int dir, const char* name) {
     return ::linkat(from->dir.get(), from->name.c_str(), dir, name, 0);
   };
-  if (make(to->dir.get(), to->name.c_str()) == 0) return Status::ok();
+  pending_.note_dir(to->dir.get());
+  // The new name's directory, and the inode (its link count).
+  if (make(to->dir.get(), to->name.c_str()) == 0) return noting_node(*to, Status::ok());
   const int err = errno;
   if (err != EEXIST && err != ENOENT) return sys_error(err, "link", op.path2);
   Result<std::optional<struct stat>> src = stat_entry(*from);
@@ -215,7 +224,7 @@ Status ApplierImpl::do_link(const wire::EntryOp& op) {
   }
   if (!dst->has_value()) return sys_error(err, "link", op.path2);
   if (same_inode(**src, **dst)) return Status::ok();
-  return replace_node(*to, **dst, make, "link");
+  return noting_node(*to, replace_node(*to, **dst, make, "link"));
 }
 
 Status ApplierImpl::do_unlink(const wire::EntryOp& op, bool dir) {
@@ -229,6 +238,7 @@ Status ApplierImpl::do_unlink(const wire::EntryOp& op, bool dir) {
   if (!st.is_ok()) return st.status();
   if (!st->has_value()) return Status::ok();
   if (!dir) keep_replaced(*e, **st);
+  pending_.note_dir(e->dir.get());
   if (::unlinkat(e->dir.get(), e->name.c_str(), dir ? AT_REMOVEDIR : 0) != 0) {
     if (errno == ENOENT) return Status::ok();
     return sys_error(errno, what, op.path);
@@ -266,6 +276,8 @@ Status ApplierImpl::do_rename(const wire::EntryOp& op) {
   // NOREPLACE is applied as a plain rename: the source checked the target
   // was absent, and the mirror converges on the source's state.
   const unsigned flags = (op.flags & kExchange) ? RENAME_EXCHANGE : 0;
+  pending_.note_dir(from->dir.get());
+  pending_.note_dir(to->dir.get());
   if (!flags && dst->has_value() && !same_inode(*src, **dst)) keep_replaced(*to, **dst);
   if (::renameat2(from->dir.get(), from->name.c_str(), to->dir.get(),
                   to->name.c_str(), flags) != 0) {
