@@ -114,18 +114,15 @@ class ApplierImpl : public Applier {
   Result<Entry> entry_or_root(std::string_view path) const {
     return path == "." ? root_->root_entry() : root_->entry(path);
   }
+  Status dispatch_op(const wire::EntryOp& op);
+  // Notes for the next barrier what op changes (pending_sync.h).
+  void note_changed(const wire::EntryOp& op);
   Status do_mkdir(const wire::EntryOp& op);
   Status do_mknod(const wire::EntryOp& op);
   Status do_symlink(const wire::EntryOp& op);
   Status do_link(const wire::EntryOp& op);
   Status do_unlink(const wire::EntryOp& op, bool dir);
   Status do_rename(const wire::EntryOp& op);
-  // Notes e's inode for the next barrier, whatever s (a partial change
-  // is a change), and returns s.
-  Status noting_node(const Entry& e, Status s) {
-    pending_.note_node(e);
-    return s;
-  }
   // Makes e name what make() creates, replacing `existing` atomically;
   // kAlreadyExists if existing is a directory.
   Status replace_node(const Entry& e, const struct stat& existing,

@@ -205,7 +205,6 @@ Status Writer::install(const wire::FileEnd& end,
   if (::fsync(tmp_.get()) != 0)
     return sys_error(errno, "fsync new content of", path);
 
-  owner_->pending().note_dir(target_.dir.get());  // the rename below
   if (tmp_name_.empty()) {  // give the O_TMPFILE a name beside the target
     for (int attempt = 0;; ++attempt) {
       std::string name = temp_name();
@@ -224,9 +223,10 @@ Status Writer::install(const wire::FileEnd& end,
     return sys_error(errno, "rename new content over", path);
   }
   tmp_name_.clear();  // it is the target now: discard() must not unlink it
+  owner_->pending().note_dir(target_.dir.get());
 
-  note_links(owner_, tmp_.get(), *links);
   Status linked = link_names(owner_, tmp_.get(), path, *links);
+  note_links(owner_, tmp_.get(), *links);
 
   struct stat now;  // after the rename and links, which move ctime
   if (::fstat(tmp_.get(), &now) == 0) owner_->remember(now, hash, hasher_.leaves());

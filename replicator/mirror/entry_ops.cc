@@ -66,6 +66,48 @@ Status ApplierImpl::apply(std::string_view client, const wire::EntryOp& op) {
 }
 
 Status ApplierImpl::apply_op(const wire::EntryOp& op) {
+  Status s = dispatch_op(op);
+  note_changed(op);  // a failed operation may have changed something
+  return s;
+}
+
+// After the change, so a barrier racing with it from another thread
+// either already holds what it changed or finds it noted anew.
+void ApplierImpl::note_changed(const wire::EntryOp& op) {
+  auto note = [&](std::string_view path, bool dir, bool node) {
+    Result<Entry> e = entry_or_root(path);
+    if (!e.is_ok()) {
+      // A missing parent: nothing there changed. Anything else: unknown.
+      if (e.status().code() != Code::kNotFound) pending_.note_unsyncable();
+      return;
+    }
+    if (dir) pending_.note_dir(e->dir.get());
+    // A device, FIFO, socket or symlink makes the barrier a syncfs.
+    if (node) pending_.note_node(*e);
+  };
+  switch (op.type) {
+    case Type::kMkdir:
+    case Type::kMknod:
+    case Type::kSymlink:
+      return note(op.path, true, true);
+    case Type::kLink:  // the new name, and the inode's link count
+      return note(op.path2, true, true);
+    case Type::kUnlink:
+    case Type::kRmdir:
+      return note(op.path, true, false);
+    case Type::kRename:
+      note(op.path, true, false);
+      return note(op.path2, true, false);
+    case Type::kSetattr:
+    case Type::kSetxattr:
+    case Type::kRemovexattr:
+      return note(op.path, false, true);
+    default:
+      return;
+  }
+}
+
+Status ApplierImpl::dispatch_op(const wire::EntryOp& op) {
   switch (op.type) {
     case Type::kMkdir:
       return do_mkdir(op);
@@ -89,15 +131,14 @@ Status ApplierImpl::apply_op(const wire::EntryOp& op) {
       Result<std::optional<struct stat>> st = stat_entry(*e);
       if (!st.is_ok()) return st.status();
       if (!st->has_value()) return sys_error(ENOENT, "setattr", op.path);
-      return noting_node(*e, set_attrs(*e, op.attrs, opt_.set_owner));
+      return set_attrs(*e, op.attrs, opt_.set_owner);
     }
     case Type::kSetxattr:
     case Type::kRemovexattr: {
       Result<Entry> e = entry_or_root(op.path);
       if (!e.is_ok()) return e.status();
-      return noting_node(*e, op.type == Type::kSetxattr
-                                 ? set_xattr(*e, op.path2, op.value)
-                                 : remove_xattr(*e, op.path2));
+      return op.type == Type::kSetxattr ? set_xattr(*e, op.path2, op.value)
+                                        : remove_xattr(*e, op.path2);
     }
     default:
       return Status::invalid_argument(
@@ -122,7 +163,6 @@ Status ApplierImpl::do_mkdir(const wire::EntryOp& op) {
   if (!e.is_ok()) return e.status();
   const mode_t mode =
       (op.attrs.valid & AttrPayload::kMode) ? (op.attrs.mode & 07777) : 0755;
-  pending_.note_dir(e->dir.get());
   if (::mkdirat(e->dir.get(), e->name.c_str(), mode) != 0) {
     if (errno != EEXIST) return sys_error(errno, "mkdir", op.path);
     Result<std::optional<struct stat>> st = stat_entry(*e);
@@ -131,8 +171,7 @@ Status ApplierImpl::do_mkdir(const wire::EntryOp& op) {
       return exists_as_other("mkdir", op.path, "a non-directory");
     }
   }
-  // exact mode: no umask
-  return noting_node(*e, set_attrs(*e, op.attrs, opt_.set_owner));
+  return set_attrs(*e, op.attrs, opt_.set_owner);  // exact mode: no umask
 }
 
 Status ApplierImpl::do_mknod(const wire::EntryOp& op) {
@@ -158,7 +197,6 @@ Status ApplierImpl::do_mknod(const wire::EntryOp& op) {
   auto make = [&](int dir, const char* name) {
     return ::mknodat(dir, name, type | (op.attrs.mode & 07777), rdev);
   };
-  pending_.note_dir(e->dir.get());
   if (make(e->dir.get(), e->name.c_str()) != 0) {
     if (errno != EEXIST) return sys_error(errno, "mknod", op.path);
     Result<std::optional<struct stat>> st = stat_entry(*e);
@@ -169,8 +207,7 @@ Status ApplierImpl::do_mknod(const wire::EntryOp& op) {
         (old.st_mode & S_IFMT) == type && (!device || old.st_rdev == rdev);
     if (!same) MIRRORFS_RETURN_IF_ERROR(replace_node(*e, old, make, "mknod"));
   }
-  // A device, FIFO or socket makes the barrier a syncfs (pending_sync.h).
-  return noting_node(*e, set_attrs(*e, op.attrs, opt_.set_owner));
+  return set_attrs(*e, op.attrs, opt_.set_owner);
 }
 
 Status ApplierImpl::do_symlink(const wire::EntryOp& op) {
@@ -180,7 +217,6 @@ Status ApplierImpl::do_symlink(const wire::EntryOp& op) {
   auto make = [&](int dir, const char* name) {
     return ::symlinkat(op.path2.c_str(), dir, name);
   };
-  pending_.note_dir(e->dir.get());
   if (make(e->dir.get(), e->name.c_str()) != 0) {
     if (errno != EEXIST) return sys_error(errno, "symlink", op.path);
     Result<std::optional<struct stat>> st = stat_entry(*e);
@@ -190,8 +226,7 @@ Status ApplierImpl::do_symlink(const wire::EntryOp& op) {
       MIRRORFS_RETURN_IF_ERROR(replace_node(*e, **st, make, "symlink"));
     }
   }
-  // No descriptor of a symlink can be fsynced: the barrier is a syncfs.
-  return noting_node(*e, set_attrs(*e, op.attrs, opt_.set_owner));
+  return set_attrs(*e, op.attrs, opt_.set_owner);
 }
 
 Status ApplierImpl::do_link(const wire::EntryOp& op) {
@@ -208,9 +243,7 @@ Status ApplierImpl::do_link(const wire::EntryOp& op) {
   auto make = [&](int dir, const char* name) {
     return ::linkat(from->dir.get(), from->name.c_str(), dir, name, 0);
   };
-  pending_.note_dir(to->dir.get());
-  // The new name's directory, and the inode (its link count).
-  if (make(to->dir.get(), to->name.c_str()) == 0) return noting_node(*to, Status::ok());
+  if (make(to->dir.get(), to->name.c_str()) == 0) return Status::ok();
   const int err = errno;
   if (err != EEXIST && err != ENOENT) return sys_error(err, "link", op.path2);
   Result<std::optional<struct stat>> src = stat_entry(*from);
@@ -224,7 +257,7 @@ Status ApplierImpl::do_link(const wire::EntryOp& op) {
   }
   if (!dst->has_value()) return sys_error(err, "link", op.path2);
   if (same_inode(**src, **dst)) return Status::ok();
-  return noting_node(*to, replace_node(*to, **dst, make, "link"));
+  return replace_node(*to, **dst, make, "link");
 }
 
 Status ApplierImpl::do_unlink(const wire::EntryOp& op, bool dir) {
@@ -238,7 +271,6 @@ Status ApplierImpl::do_unlink(const wire::EntryOp& op, bool dir) {
   if (!st.is_ok()) return st.status();
   if (!st->has_value()) return Status::ok();
   if (!dir) keep_replaced(*e, **st);
-  pending_.note_dir(e->dir.get());
   if (::unlinkat(e->dir.get(), e->name.c_str(), dir ? AT_REMOVEDIR : 0) != 0) {
     if (errno == ENOENT) return Status::ok();
     return sys_error(errno, what, op.path);
@@ -276,8 +308,6 @@ Status ApplierImpl::do_rename(const wire::EntryOp& op) {
   // NOREPLACE is applied as a plain rename: the source checked the target
   // was absent, and the mirror converges on the source's state.
   const unsigned flags = (op.flags & kExchange) ? RENAME_EXCHANGE : 0;
-  pending_.note_dir(from->dir.get());
-  pending_.note_dir(to->dir.get());
   if (!flags && dst->has_value() && !same_inode(*src, **dst)) keep_replaced(*to, **dst);
   if (::renameat2(from->dir.get(), from->name.c_str(), to->dir.get(),
                   to->name.c_str(), flags) != 0) {

@@ -285,8 +285,8 @@ Status InPlaceWriter::apply(const wire::FileEnd& end,
   if (::fsync(file_.get()) != 0) return sys_error(errno, "fsync", path);
   if (crash(Step::kDataDurable)) return crashed();
 
-  note_links(owner_, file_.get(), *links);
   Status linked = link_names(owner_, file_.get(), path, *links);
+  note_links(owner_, file_.get(), *links);
   struct stat now;  // after the links, which move ctime
   if (::fstat(file_.get(), &now) == 0) {
     owner_->remember(now, hash, std::move(leaves));

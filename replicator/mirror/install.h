@@ -37,8 +37,10 @@ Status link_names(ApplierImpl* owner, int fd, std::string_view path,
                   const std::vector<Entry>& links);
 
 // Notes for the next barrier (ApplierImpl::pending) what link_names
-// changes: the directories of links and, if there are any, the open
-// file fd (its link count). Call before link_names.
+// changed: the directories of links and, if there are any, the open
+// file fd (its link count). Call after link_names, whatever it returned
+// (after: a barrier racing from another thread then either holds them
+// already or finds them noted anew).
 void note_links(ApplierImpl* owner, int fd, const std::vector<Entry>& links);
 
 }  // namespace mirrorfs::replicator::mirror

@@ -47,7 +47,7 @@ class PendingSync {
   explicit PendingSync(size_t max_tracked);
 
   // The entries of directory `dir` (any descriptor of it, O_PATH too)
-  // are about to change or changed.
+  // changed. Call after the change (see note_changed in entry_ops.cc).
   void note_dir(int dir);
   // The inode e names changed (attributes, xattrs, link count). Nothing
   // if e names nothing (its removal is its directory's change).
