@@ -66,7 +66,11 @@ void apply_batch(mirror::Applier& a, uint64_t* seq) {
   check(a.apply("bench", mk), "mkdir");
   const std::vector<uint8_t> data(4096, 'x');
   // A literal-only librsync delta: magic, LITERAL, END.
-  std::vector<uint8_t> delta = {0x72, 0x73, 0x02, 0x36};  // kDeltaMagic
+  std::vector<uint8_t> delta;
+  delta.reserve(data.size() + 32);
+  for (int shift = 24; shift >= 0; shift -= 8) {
+    delta.push_back(static_cast<uint8_t>(mirrorfs::core::kDeltaMagic >> shift));
+  }
   uint8_t hdr[mirrorfs::core::kMaxCommandHeader];
   const size_t n = mirrorfs::core::encode_literal_header(data.size(), hdr);
   delta.insert(delta.end(), hdr, hdr + n);
