@@ -1,8 +1,10 @@
 #include <fcntl.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdio>
@@ -109,6 +111,15 @@ std::string machine_boot_id() {
   return id;
 }
 
+size_t barrier_fd_bound(const ApplierOptions& opt) {
+  size_t bound = opt.barrier_max_fds;
+  struct rlimit rl;
+  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+    bound = std::min<size_t>(bound, static_cast<size_t>(rl.rlim_cur / 2));
+  }
+  return std::max<size_t>(bound, 1);
+}
+
 uint64_t ApplierImpl::progress(std::string_view client) {
   // Without a boot id a record could outlive a reboot: none is used.
   if (boot_id_.empty()) return 0;
@@ -139,9 +150,7 @@ Status ApplierImpl::barrier(std::string_view client, uint64_t seq) {
   MIRRORFS_RETURN_IF_ERROR(check_client(client));
   drop_kept();  // the batch that replaced them is over
   // Data first, then the record that it is there.
-  if (::syncfs(root_->fd()) != 0) {
-    return sys_error(errno, "syncfs", root_->path());
-  }
+  MIRRORFS_RETURN_IF_ERROR(pending_.sync(root_->fd(), root_->path()));
   std::lock_guard<std::mutex> lock(mu_);
   MIRRORFS_RETURN_IF_ERROR(catalog_->set_applied(client, seq));
   // Forward only, so the stored value may be above seq.

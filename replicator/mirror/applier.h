@@ -70,6 +70,23 @@ struct ApplierOptions {
   // false: no progress is recorded, so every replay is applied again, as
   // after a reboot (tests of the operations' idempotency by state).
   bool remember_progress = true;
+  // Descriptors a barrier may hold for what it must fsync (one per
+  // directory or inode changed since the last barrier); a batch that
+  // changes more is made durable by one syncfs() instead. At most half
+  // the soft RLIMIT_NOFILE is used (512 under the usual 1024), so the
+  // sessions and temporaries never run out of descriptors. 4096 fsyncs,
+  // each about a journal commit, still cost far less than a syncfs()
+  // behind other writers' gigabytes; a batch touching more directories
+  // is large enough for one syncfs() to be amortized.
+  size_t barrier_max_fds = 4096;
+};
+
+// What barriers did so far (serve's metrics, tests).
+struct BarrierCounts {
+  uint64_t fsyncs = 0;   // directories and inodes fsynced by barriers
+  uint64_t syncfs = 0;   // barriers that fell back to syncfs() of ROOT's fs
+  uint64_t pending = 0;  // descriptors waiting for the next barrier
+  bool syncfs_due = false;  // the next barrier will be a syncfs()
 };
 
 // One content update in progress: the new file is written to an unnamed
@@ -99,8 +116,8 @@ class ContentWriter {
   // when set_owner; atime/mtime to the ns; unset mode and owner are kept
   // from the old target), fsyncs it, renames it over the target, makes
   // each of end.links a hard link to it (replacing what is there,
-  // atomically: temporary link + rename), fsyncs the directories touched
-  // and records the new file in the mirror catalog. Link paths are
+  // atomically: temporary link + rename), notes the directories touched
+  // for the next barrier (which fsyncs them) and records the new file in the mirror catalog. Link paths are
   // checked and their parents opened before the target is replaced; a
   // link that still fails afterwards returns its error with the target
   // already updated (a retry repairs the links). Call at most once.
@@ -198,10 +215,19 @@ class Applier {
   virtual Status list(std::string_view path, bool rehash,
                       const std::function<Status(const wire::ListEntry&)>& sink) = 0;
 
-  // Makes everything applied so far durable (syncfs of ROOT's file
-  // system) and then records seq as applied for client (durably, forward
-  // only: a lower seq changes nothing).
+  // Makes everything applied so far durable and then records seq as
+  // applied for client (durably, forward only: a lower seq changes
+  // nothing). Durable means: every directory whose entries an entry
+  // operation or content update changed since the last barrier, and
+  // every inode whose attributes or xattrs changed, is fsynced (content
+  // is fsynced by ContentWriter::finish already); what cannot be fsynced
+  // safely (a symlink, device, FIFO or socket, an unreadable directory,
+  // more than barrier_max_fds of them) makes it one syncfs() of ROOT's
+  // file system instead, as does the first barrier after open. May
+  // make other clients' pending changes durable too.
   virtual Status barrier(std::string_view client, uint64_t seq) = 0;
+
+  virtual BarrierCounts barrier_counts() const = 0;
 
   // Forgets how far `client`'s operations were applied past its last
   // barrier: it is about to send a plan made from the tree's state (a

@@ -18,11 +18,15 @@
 #include "db/mirror_catalog.h"
 #include "replicator/mirror/applier.h"
 #include "replicator/mirror/mirror_root.h"
+#include "replicator/mirror/pending_sync.h"
 
 namespace mirrorfs::replicator::mirror {
 
 // /proc/sys/kernel/random/boot_id, or "" if it cannot be read.
 std::string machine_boot_id();
+
+// opt.barrier_max_fds, capped at half the soft RLIMIT_NOFILE (at least 1).
+size_t barrier_fd_bound(const ApplierOptions& opt);
 
 class ApplierImpl : public Applier {
  public:
@@ -33,6 +37,7 @@ class ApplierImpl : public Applier {
         state_dir_(std::move(state_dir)),
         catalog_(std::move(catalog)),
         opt_(opt),
+        pending_(barrier_fd_bound(opt)),
         boot_id_(!opt.remember_progress ? std::string()
                  : opt.boot_id.empty()   ? machine_boot_id()
                                          : opt.boot_id) {}
@@ -48,6 +53,7 @@ class ApplierImpl : public Applier {
       std::string_view path,
       const std::function<Status(std::span<const uint8_t>)>& sink) override;
   Status barrier(std::string_view client, uint64_t seq) override;
+  BarrierCounts barrier_counts() const override { return pending_.counts(); }
   void forget_progress(std::string_view client) override;
   Status list(std::string_view path, bool rehash,
               const std::function<Status(const wire::ListEntry&)>& sink) override;
@@ -56,6 +62,9 @@ class ApplierImpl : public Applier {
   // For the writer and the entry operations.
   const MirrorRoot& root() const { return *root_; }
   const ApplierOptions& options() const { return opt_; }
+  // What the next barrier makes durable: every operation that changes a
+  // directory's entries or an inode's attributes notes it here.
+  PendingSync& pending() { return pending_; }
   // O_PATH fd of the state directory (undo logs, staging files).
   int state_dir() const { return state_dir_.get(); }
   // The catalog row of the file with fstat st if it matches st's (ino,
@@ -105,6 +114,9 @@ class ApplierImpl : public Applier {
   Result<Entry> entry_or_root(std::string_view path) const {
     return path == "." ? root_->root_entry() : root_->entry(path);
   }
+  Status dispatch_op(const wire::EntryOp& op);
+  // Notes for the next barrier what op changes (pending_sync.h).
+  void note_changed(const wire::EntryOp& op);
   Status do_mkdir(const wire::EntryOp& op);
   Status do_mknod(const wire::EntryOp& op);
   Status do_symlink(const wire::EntryOp& op);
@@ -137,6 +149,7 @@ class ApplierImpl : public Applier {
   std::map<std::string, uint64_t, std::less<>> applied_;  // cache of seqs
   std::map<std::string, uint64_t, std::less<>> progress_;  // cache of progress
   const ApplierOptions opt_;
+  PendingSync pending_;
   const std::string boot_id_;  // this boot of the machine (progress records)
 };
 

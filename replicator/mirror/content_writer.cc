@@ -223,10 +223,10 @@ Status Writer::install(const wire::FileEnd& end,
     return sys_error(errno, "rename new content over", path);
   }
   tmp_name_.clear();  // it is the target now: discard() must not unlink it
+  owner_->pending().note_dir(target_.dir.get());
 
   Status linked = link_names(owner_, tmp_.get(), path, *links);
-  // Make the renames durable, even when a link failed.
-  Status sync_st = sync_dirs(owner_->root(), target_, *links);
+  note_links(owner_, tmp_.get(), *links);
 
   struct stat now;  // after the rename and links, which move ctime
   if (::fstat(tmp_.get(), &now) == 0) owner_->remember(now, hash, hasher_.leaves());
@@ -236,7 +236,7 @@ Status Writer::install(const wire::FileEnd& end,
   }
   tmp_.reset();
   basis_.reset();
-  return linked.is_ok() ? sync_st : linked;
+  return linked;
 }
 
 }  // namespace

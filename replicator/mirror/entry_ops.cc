@@ -66,6 +66,48 @@ Status ApplierImpl::apply(std::string_view client, const wire::EntryOp& op) {
 }
 
 Status ApplierImpl::apply_op(const wire::EntryOp& op) {
+  Status s = dispatch_op(op);
+  note_changed(op);  // a failed operation may have changed something
+  return s;
+}
+
+// After the change, so a barrier racing with it from another thread
+// either already holds what it changed or finds it noted anew.
+void ApplierImpl::note_changed(const wire::EntryOp& op) {
+  auto note = [&](std::string_view path, bool dir, bool node) {
+    Result<Entry> e = entry_or_root(path);
+    if (!e.is_ok()) {
+      // A missing parent: nothing there changed. Anything else: unknown.
+      if (e.status().code() != Code::kNotFound) pending_.note_unsyncable();
+      return;
+    }
+    if (dir) pending_.note_dir(e->dir.get());
+    // A device, FIFO, socket or symlink makes the barrier a syncfs.
+    if (node) pending_.note_node(*e);
+  };
+  switch (op.type) {
+    case Type::kMkdir:
+    case Type::kMknod:
+    case Type::kSymlink:
+      return note(op.path, true, true);
+    case Type::kLink:  // the new name, and the inode's link count
+      return note(op.path2, true, true);
+    case Type::kUnlink:
+    case Type::kRmdir:
+      return note(op.path, true, false);
+    case Type::kRename:
+      note(op.path, true, false);
+      return note(op.path2, true, false);
+    case Type::kSetattr:
+    case Type::kSetxattr:
+    case Type::kRemovexattr:
+      return note(op.path, false, true);
+    default:
+      return;
+  }
+}
+
+Status ApplierImpl::dispatch_op(const wire::EntryOp& op) {
   switch (op.type) {
     case Type::kMkdir:
       return do_mkdir(op);

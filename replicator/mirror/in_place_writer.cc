@@ -286,8 +286,7 @@ Status InPlaceWriter::apply(const wire::FileEnd& end,
   if (crash(Step::kDataDurable)) return crashed();
 
   Status linked = link_names(owner_, file_.get(), path, *links);
-  Status synced = links->empty() ? Status::ok()
-                                 : sync_dirs(owner_->root(), target_, *links);
+  note_links(owner_, file_.get(), *links);
   struct stat now;  // after the links, which move ctime
   if (::fstat(file_.get(), &now) == 0) {
     owner_->remember(now, hash, std::move(leaves));
@@ -296,8 +295,7 @@ Status InPlaceWriter::apply(const wire::FileEnd& end,
   // The update is complete: from here a failure must not roll it back.
   Status removed = log_->remove();
   log_.reset();
-  if (!linked.is_ok()) return linked;
-  return synced.is_ok() ? removed : synced;
+  return linked.is_ok() ? removed : linked;
 }
 
 }  // namespace

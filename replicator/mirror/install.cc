@@ -3,8 +3,6 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <set>
-#include <utility>
 
 #include "db/attr_payload.h"
 #include "replicator/mirror/applier_impl.h"
@@ -82,22 +80,11 @@ Status link_names(ApplierImpl* owner, int fd, std::string_view path,
   return first;
 }
 
-Status sync_dirs(const MirrorRoot& root, const Entry& target,
-                 const std::vector<Entry>& links) {
-  std::set<std::pair<dev_t, ino_t>> synced;
-  Status first;
-  auto sync = [&](const Entry& e) {
-    struct stat d;
-    if (::fstat(e.dir.get(), &d) == 0 &&
-        !synced.insert({d.st_dev, d.st_ino}).second) {
-      return;
-    }
-    Status s = sync_dir(e.dir.get(), root.fd(), e.path);
-    if (first.is_ok()) first = s;
-  };
-  sync(target);
-  for (const Entry& e : links) sync(e);
-  return first;
+void note_links(ApplierImpl* owner, int fd, const std::vector<Entry>& links) {
+  if (links.empty()) return;
+  PendingSync& p = owner->pending();
+  p.note_file(fd);
+  for (const Entry& e : links) p.note_dir(e.dir.get());
 }
 
 }  // namespace mirrorfs::replicator::mirror

@@ -2,7 +2,7 @@
 // content_writer.cc and the in-place writer of in_place_writer.cc) do
 // once the new content is in place and checked: attributes the update
 // does not send kept from the old file, FileEnd.links made hard links,
-// directories synced. Private to replicator/mirror/.
+// links and directories noted for the next barrier. Private to replicator/mirror/.
 #pragma once
 
 #include <sys/stat.h>
@@ -36,9 +36,11 @@ wire::Attrs keep_unsent(const wire::Attrs& a, const struct stat& old);
 Status link_names(ApplierImpl* owner, int fd, std::string_view path,
                   const std::vector<Entry>& links);
 
-// fsync of the directories of target and links, each directory once;
-// the first error.
-Status sync_dirs(const MirrorRoot& root, const Entry& target,
-                 const std::vector<Entry>& links);
+// Notes for the next barrier (ApplierImpl::pending) what link_names
+// changed: the directories of links and, if there are any, the open
+// file fd (its link count). Call after link_names, whatever it returned
+// (after: a barrier racing from another thread then either holds them
+// already or finds them noted anew).
+void note_links(ApplierImpl* owner, int fd, const std::vector<Entry>& links);
 
 }  // namespace mirrorfs::replicator::mirror

@@ -240,16 +240,4 @@ Status create_and_replace(const Entry& e,
   return Status::ok();
 }
 
-Status sync_dir(int dir, int root_fd, std::string_view path) {
-  UniqueFd fd(::openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd.valid()) {
-    if (errno != EACCES) return sys_error(errno, "open directory of", path);
-    if (::syncfs(root_fd) != 0) return sys_error(errno, "syncfs for", path);
-    return Status::ok();
-  }
-  if (::fsync(fd.get()) != 0)
-    return sys_error(errno, "fsync directory of", path);
-  return Status::ok();
-}
-
 }  // namespace mirrorfs::replicator::mirror

@@ -1,6 +1,6 @@
 // Operations on the final component of an Entry (mirror_root.h) that
 // never follow it: attributes, xattrs, reading a regular file, replacing
-// a name atomically, syncing a directory. Private to replicator/mirror/.
+// a name atomically. Private to replicator/mirror/.
 //
 // A final symlink is acted on itself, never on what it points to: its
 // mode is left alone (Linux ignores symlink modes), its owner and times
@@ -70,9 +70,5 @@ std::string temp_name();
 Status create_and_replace(const Entry& e,
                           const std::function<int(int, const char*)>& make,
                           std::string_view what);
-
-// fsync of the directory `dir` (an O_PATH fd). A directory the daemon may
-// not read is synced with syncfs(root_fd) instead.
-Status sync_dir(int dir, int root_fd, std::string_view path);
 
 }  // namespace mirrorfs::replicator::mirror

@@ -168,5 +168,37 @@ TEST_F(InPlaceTest, OrdinaryWriterWhenTheTargetDoesNotQualify) {
   EXPECT_TRUE(state_files().empty());
 }
 
+// The in-place writer fsyncs the file itself (before its undo log goes):
+// the barrier has nothing more to sync for it, only for the links it
+// makes (their directory, and the file's link count).
+TEST_F(InPlaceTest, LeavesTheBarrierOnlyItsLinks) {
+  const Bytes old = random_bytes(2 * kMiB, 5);
+  Bytes now = old;
+  now[7] ^= 1;
+  Bytes next = now;
+  next[9] ^= 1;
+  seed("f", old);
+  ASSERT_TRUE(applier_->barrier(kClient, seq_).is_ok());  // the syncfs after open
+  ASSERT_TRUE(update("f", old, now, {{7, 1}}).is_ok());
+  BarrierCounts c = applier_->barrier_counts();
+  EXPECT_EQ(c.pending, 0u);
+  EXPECT_FALSE(c.syncfs_due);
+
+  auto r = applier_->begin_file(kClient, begin_of("f", now, next, 1));
+  ASSERT_TRUE(r.is_ok() && r->writer && r->writer->in_place());
+  ASSERT_TRUE(r->writer->write(dirty_delta(now, next, {{9, 1}})).is_ok());
+  wire::FileEnd end;
+  end.new_hash = hash_of(next);
+  end.links = {"f", "other"};
+  ASSERT_TRUE(r->writer->finish(end).is_ok());
+  c = applier_->barrier_counts();
+  EXPECT_EQ(c.pending, 2u) << "ROOT and the file";
+  EXPECT_FALSE(c.syncfs_due);
+  const uint64_t fsyncs = c.fsyncs;
+  ASSERT_TRUE(applier_->barrier(kClient, seq_).is_ok());
+  EXPECT_EQ(applier_->barrier_counts().fsyncs, fsyncs + 2);
+  EXPECT_EQ(applier_->barrier_counts().syncfs, 1u);
+}
+
 }  // namespace
 }  // namespace mirrorfs::replicator::mirror::testing
