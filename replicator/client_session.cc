@@ -15,19 +15,17 @@ bool is_final_answer(const wire::Message& m) {
 ClientSession::ClientSession(std::unique_ptr<Channel> channel)
     : channel_(std::move(channel)) {}
 
-Result<std::unique_ptr<ClientSession>> ClientSession::start(
-    std::unique_ptr<Channel> channel, const wire::Hello& hello,
-    std::chrono::milliseconds timeout) {
-  std::unique_ptr<ClientSession> s(new ClientSession(std::move(channel)));
-  MIRRORFS_RETURN_IF_ERROR(s->channel_->send(wire::Message{0, hello}));
-  MIRRORFS_ASSIGN_OR_RETURN(answer, s->channel_->receive(timeout));
+Result<wire::HelloOk> say_hello(Channel& channel, const wire::Hello& hello,
+                                std::chrono::milliseconds timeout) {
+  MIRRORFS_RETURN_IF_ERROR(channel.send(wire::Message{0, hello}));
+  MIRRORFS_ASSIGN_OR_RETURN(answer, channel.receive(timeout));
   if (const auto* err = std::get_if<wire::Error>(&answer.body)) {
-    return Status(Code::kUnsupported, "mirror " + s->channel_->peer_address() +
-                                          " refused: " + err->message);
+    return Status(Code::kUnsupported,
+                  "mirror " + channel.peer_address() + " refused: " + err->message);
   }
   const auto* ok = std::get_if<wire::HelloOk>(&answer.body);
   if (ok == nullptr) {
-    return Status::corrupt("mirror " + s->channel_->peer_address() +
+    return Status::corrupt("mirror " + channel.peer_address() +
                            " answered Hello with something else");
   }
   if (ok->version != wire::kProtocolVersion) {
@@ -35,7 +33,20 @@ Result<std::unique_ptr<ClientSession>> ClientSession::start(
                                std::to_string(ok->version) + ", we speak " +
                                std::to_string(wire::kProtocolVersion));
   }
-  s->hello_ok_ = *ok;
+  return *ok;
+}
+
+Result<std::unique_ptr<ClientSession>> ClientSession::start(
+    std::unique_ptr<Channel> channel, const wire::Hello& hello,
+    std::chrono::milliseconds timeout) {
+  MIRRORFS_ASSIGN_OR_RETURN(ok, say_hello(*channel, hello, timeout));
+  return adopt(std::move(channel), ok);
+}
+
+std::unique_ptr<ClientSession> ClientSession::adopt(std::unique_ptr<Channel> channel,
+                                                    const wire::HelloOk& ok) {
+  std::unique_ptr<ClientSession> s(new ClientSession(std::move(channel)));
+  s->hello_ok_ = ok;
   s->receiver_ = std::thread([p = s.get()] { p->receive_loop(); });
   return s;
 }

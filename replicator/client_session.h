@@ -23,13 +23,24 @@
 
 namespace mirrorfs::replicator {
 
+// The handshake: sends `hello` (request id 0) and waits up to `timeout`
+// for HelloOk of our protocol version, which it returns. kUnsupported
+// with the mirror's message if it answers Error; kCorrupt for anything
+// else. REQUIRES: nothing else sent or received on the channel yet.
+Result<wire::HelloOk> say_hello(Channel& channel, const wire::Hello& hello,
+                                std::chrono::milliseconds timeout);
+
 class ClientSession {
  public:
-  // Says Hello and waits for HelloOk. REQUIRES: nothing else received on
-  // the channel yet.
+  // Says Hello and waits for HelloOk (say_hello). REQUIRES: nothing else
+  // received on the channel yet.
   static Result<std::unique_ptr<ClientSession>> start(
       std::unique_ptr<Channel> channel, const wire::Hello& hello,
       std::chrono::milliseconds timeout);
+  // A session over a channel whose handshake is done (`ok` its answer).
+  // REQUIRES: nothing received on the channel since HelloOk.
+  static std::unique_ptr<ClientSession> adopt(std::unique_ptr<Channel> channel,
+                                              const wire::HelloOk& ok);
   ~ClientSession();  // closes the channel, joins the receiver
 
   const wire::HelloOk& hello_ok() const { return hello_ok_; }

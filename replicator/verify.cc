@@ -15,12 +15,11 @@
 #include "db/schema.h"
 #include "db/settings.h"
 #include "replicator/client_session.h"
+#include "replicator/read_only_session.h"
 #include "replicator/seeding.h"
 #include "replicator/verify_compare.h"
 #include "replicator/verify_internal.h"
 #include "replicator/verify_source.h"
-#include "replicator/tls/identity.h"
-#include "replicator/tls/tls_context.h"
 
 namespace mirrorfs::replicator {
 
@@ -59,30 +58,11 @@ Result<uint64_t> VerifyState::acked_seq(const std::string& mirror) {
 // (docs/protocol.md), which only lists.
 Result<std::unique_ptr<ClientSession>> open_verify_session(const VerifyOptions& opt,
                                                            const VerifyState& st) {
-  Result<tls::Identity> identity = tls::load_identity(opt.state_dir);
-  if (identity.status().code() == Code::kNotFound) {
-    return Status(Code::kNotFound, "no key in " + opt.state_dir + ": run 'mirrorfs keygen --state " +
-                                       opt.state_dir + "' and allow its fingerprint on the mirror");
-  }
-  if (!identity.is_ok()) return identity.status();
-  MIRRORFS_ASSIGN_OR_RETURN(tls, tls::make_client_context(*identity, opt.mirror.fingerprint));
-  MIRRORFS_ASSIGN_OR_RETURN(channel,
-                            Channel::connect(opt.mirror.host, opt.mirror.port, tls, ChannelOptions{}));
-  wire::Hello hello;
-  char host[256] = {};
-  ::gethostname(host, sizeof host - 1);
-  hello.client_name = std::string(host) + " (verify)";
+  ReadOnlyHello hello;
+  hello.client_suffix = " (verify)";
   hello.journal_id = st.journal_id;
-  // Read-only: it takes no per-client lock (a running replicate neither
-  // blocks it nor is blocked) and a listing leaves the progress record be.
-  hello.capabilities = wire::kCapReadOnly;
-  MIRRORFS_ASSIGN_OR_RETURN(session,
-                            ClientSession::start(std::move(channel), hello, std::chrono::seconds(30)));
-  if (!(session->hello_ok().capabilities & wire::kCapReadOnly)) {
-    return Status::unsupported("mirror " + opt.mirror.name +
-                               " does not offer read-only sessions (a newer 'mirrorfs serve' does)");
-  }
-  return std::move(session);
+  MIRRORFS_ASSIGN_OR_RETURN(ro, open_read_only(opt.state_dir, opt.mirror, hello));
+  return ClientSession::adopt(std::move(ro.channel), ro.hello_ok);
 }
 
 namespace {

@@ -28,10 +28,8 @@ struct VerifyState {
   Result<uint64_t> acked_seq(const std::string& mirror);
 };
 
-// A session with opt.mirror under this client's key, for listings only.
-// The one place to switch to a read-only session role when the protocol
-// has one (today: an ordinary session under a journal id of its own, so a
-// running `replicate` does not hold it up; verify.cc).
+// A read-only session with opt.mirror under this client's key, for
+// listings only (open_read_only, read_only_session.h).
 Result<std::unique_ptr<ClientSession>> open_verify_session(const VerifyOptions& opt,
                                                            const VerifyState& st);
 
