@@ -8,16 +8,11 @@
 #include <optional>
 #include <thread>
 
-#include "db/catalog.h"
 #include "db/commit_request.h"
-#include "db/journal.h"
-#include "db/mirror_state.h"
-#include "db/schema.h"
-#include "db/settings.h"
-#include "db/signature_cache.h"
 #include "replicator/batch_sender.h"
 #include "replicator/log.h"
 #include "replicator/seeding.h"
+#include "replicator/state_store.h"
 #include "replicator/tls/identity.h"
 #include "replicator/tls/tls_context.h"
 
@@ -32,44 +27,6 @@ int64_t now_ns() {
       .count();
 }
 
-// Everything one mirror's thread needs from the state directory: its own
-// database connection (SQLite connections are per thread).
-struct Store {
-  std::unique_ptr<db::Database> db;
-  std::unique_ptr<db::Catalog> catalog;
-  std::unique_ptr<db::Journal> journal;
-  std::unique_ptr<db::MirrorState> state;
-  std::unique_ptr<db::SignatureCache> signatures;
-  std::string backing, journal_id;
-
-  static Result<Store> open(const std::string& state_dir) {
-    Store s;
-    MIRRORFS_ASSIGN_OR_RETURN(db, db::open_state_db(state_dir + "/state.db"));
-    s.db = std::move(db);
-    MIRRORFS_ASSIGN_OR_RETURN(catalog, db::Catalog::open(*s.db));
-    MIRRORFS_ASSIGN_OR_RETURN(journal, db::Journal::open(*s.db));
-    MIRRORFS_ASSIGN_OR_RETURN(state, db::MirrorState::open(*s.db));
-    MIRRORFS_ASSIGN_OR_RETURN(sigs, db::SignatureCache::open(*s.db));
-    MIRRORFS_ASSIGN_OR_RETURN(settings, db::Settings::open(*s.db));
-    s.catalog = std::move(catalog);
-    s.journal = std::move(journal);
-    s.state = std::move(state);
-    s.signatures = std::move(sigs);
-    MIRRORFS_ASSIGN_OR_RETURN(backing, settings->get(db::kSettingBacking));
-    if (!backing) {
-      return Status(Code::kNotFound, state_dir +
-                                         " holds no mount's journal yet: run "
-                                         "'mirrorfs mount BACKING MOUNTPOINT "
-                                         "--state " + state_dir + "' first");
-    }
-    s.backing = *backing;
-    MIRRORFS_ASSIGN_OR_RETURN(jid, db::random_hex_id());
-    MIRRORFS_ASSIGN_OR_RETURN(journal_id, settings->get_or_set(db::kSettingJournalId, jid));
-    s.journal_id = journal_id;
-    return s;
-  }
-};
-
 class MirrorWorker {
  public:
   MirrorWorker(const ReplicateOptions& opt, const MirrorTarget& target,
@@ -79,7 +36,7 @@ class MirrorWorker {
 
   // With once: OK when the mirror acknowledged `goal`.
   Status run() {
-    MIRRORFS_ASSIGN_OR_RETURN(store, Store::open(opt_.state_dir));
+    MIRRORFS_ASSIGN_OR_RETURN(store, StateStore::open(opt_.state_dir));
     store_ = std::move(store);
     MIRRORFS_ASSIGN_OR_RETURN(id, store_.state->add_mirror(target_.name));
     mirror_ = id;
@@ -281,7 +238,7 @@ class MirrorWorker {
   std::shared_ptr<boost::asio::ssl::context> tls_;
   const std::atomic<bool>& stop_;
   MirrorStats& stats_;
-  Store store_;
+  StateStore store_;  // this thread's own connection
   db::MirrorId mirror_ = 0;
   uint64_t goal_ = 0;
   int backing_fd_ = -1;
@@ -299,7 +256,7 @@ Status run_replicate(const ReplicateOptions& opt, const std::atomic<bool>& stop)
   }
   if (!identity.is_ok()) return identity.status();
   // Checked once here so a missing state gives one clear error.
-  MIRRORFS_RETURN_IF_ERROR(Store::open(opt.state_dir).status());
+  MIRRORFS_RETURN_IF_ERROR(StateStore::open(opt.state_dir).status());
   std::vector<Status> results(opt.mirrors.size());
   ReplicateStats unused_stats(opt.mirrors.size());
   ReplicateStats& stats = opt.stats != nullptr ? *opt.stats : unused_stats;

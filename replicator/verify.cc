@@ -8,12 +8,7 @@
 
 #include <memory>
 
-#include "db/catalog.h"
 #include "db/commit_request.h"
-#include "db/journal.h"
-#include "db/mirror_state.h"
-#include "db/schema.h"
-#include "db/settings.h"
 #include "replicator/client_session.h"
 #include "replicator/read_only_session.h"
 #include "replicator/seeding.h"
@@ -22,37 +17,6 @@
 #include "replicator/verify_source.h"
 
 namespace mirrorfs::replicator {
-
-Result<VerifyState> VerifyState::open(const std::string& state_dir) {
-  VerifyState s;
-  MIRRORFS_ASSIGN_OR_RETURN(db, db::open_state_db(state_dir + "/state.db"));
-  s.db = std::move(db);
-  MIRRORFS_ASSIGN_OR_RETURN(catalog, db::Catalog::open(*s.db));
-  MIRRORFS_ASSIGN_OR_RETURN(journal, db::Journal::open(*s.db));
-  MIRRORFS_ASSIGN_OR_RETURN(state, db::MirrorState::open(*s.db));
-  MIRRORFS_ASSIGN_OR_RETURN(settings, db::Settings::open(*s.db));
-  s.catalog = std::move(catalog);
-  s.journal = std::move(journal);
-  s.state = std::move(state);
-  MIRRORFS_ASSIGN_OR_RETURN(backing, settings->get(db::kSettingBacking));
-  if (!backing) {
-    return Status(Code::kNotFound, state_dir + " records no BACKING: run 'mirrorfs mount " +
-                                       "BACKING MOUNTPOINT --state " + state_dir + "' first");
-  }
-  s.backing = *backing;
-  MIRRORFS_ASSIGN_OR_RETURN(jid, db::random_hex_id());
-  MIRRORFS_ASSIGN_OR_RETURN(journal_id, settings->get_or_set(db::kSettingJournalId, jid));
-  s.journal_id = journal_id;
-  return s;
-}
-
-Result<uint64_t> VerifyState::acked_seq(const std::string& mirror) {
-  MIRRORFS_ASSIGN_OR_RETURN(all, state->list());
-  for (const db::MirrorInfo& m : all) {
-    if (m.name == mirror) return m.acked_seq;
-  }
-  return uint64_t{0};
-}
 
 // The one place verify opens a session with a mirror: a read-only one
 // (docs/protocol.md), which only lists.
@@ -133,7 +97,7 @@ Result<VerifyReport> verify_mirror(const VerifyOptions& opt) {
   for (const std::string& p : roots) {
     MIRRORFS_RETURN_IF_ERROR(list_source(st.backing, p, &source, &report.source_bytes));
   }
-  MIRRORFS_ASSIGN_OR_RETURN(acked, st.acked_seq(opt.mirror.name));
+  MIRRORFS_ASSIGN_OR_RETURN(acked, st.acked_seq_of(opt.mirror.name));
   MIRRORFS_ASSIGN_OR_RETURN(pending, pending_paths(opt, st, acked));
   VerifyReport cmp = compare_listings(source, mirror, pending);
   report.differences = std::move(cmp.differences);
