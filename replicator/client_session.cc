@@ -75,6 +75,15 @@ void ClientSession::receive_loop() {
       return;
     }
     const uint64_t id = m->request_id;
+    if (const auto* e = std::get_if<wire::Error>(&m->body); e != nullptr && id == 0) {
+      // The mirror refused something we sent and ends the session
+      // (docs/protocol.md, "Limits and violations"): that is the reason.
+      closed_ = Status(Code::kIoError,
+                       "mirror " + channel_->peer_address() + " ended the session: " + e->message,
+                       ECONNABORTED);
+      cv_.notify_all();
+      return;
+    }
     const bool final = is_final_answer(*m);
     partial_[id].push_back(std::move(*m));
     if (final) {

@@ -56,7 +56,9 @@ class ClientSession {
   Result<std::vector<wire::Message>> wait(uint64_t id,
                                           std::chrono::milliseconds timeout);
 
-  // The connection's error once it closed; OK while it is open.
+  // The connection's error once it closed; OK while it is open. An Error
+  // with id 0 from the mirror (it ended the session) is such an error,
+  // naming the mirror's reason.
   Status closed_status();
 
  private:
