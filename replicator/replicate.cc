@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "db/commit_request.h"
+#include "replicator/backoff.h"
 #include "replicator/batch_sender.h"
 #include "replicator/log.h"
 #include "replicator/seeding.h"
@@ -51,10 +52,19 @@ class MirrorWorker {
     } closer{backing_fd_};
 
     int failures = 0;
-    auto backoff = std::chrono::milliseconds(500);
+    const std::chrono::milliseconds max_backoff =
+        std::max(opt_.max_backoff, std::chrono::milliseconds(1));
+    Backoff backoff(std::min(std::chrono::milliseconds(500), max_backoff), max_backoff);
     Status last;
     while (!stop_.load()) {
+      progressed_ = false;
       last = connect_and_sync();
+      // A session that got a batch acknowledged was a success, however it
+      // ended: the mirror is back, so a new failure starts the delays over.
+      if (progressed_) {
+        backoff.reset();
+        failures = 0;  // --once gives up after failures in a row
+      }
       if (last.is_ok() && opt_.once) return Status::ok();
       if (stop_.load()) break;
       if (!last.is_ok()) {
@@ -66,8 +76,7 @@ class MirrorWorker {
         (void)store_.state->record_contact(mirror_, now_ns(), last.to_string());
         if (opt_.once && ++failures >= opt_.once_attempts) break;
       }
-      sleep_for(backoff);
-      backoff = std::min(backoff * 2, opt_.max_backoff);
+      sleep_for(backoff.next());
     }
     if (opt_.once) {
       return Status(last.code() == Code::kOk ? Code::kIoError : last.code(),
@@ -170,6 +179,7 @@ class MirrorWorker {
       MIRRORFS_ASSIGN_OR_RETURN(result, send_batch(ctx, plan));
       if (meter) meter->finish();
       MIRRORFS_RETURN_IF_ERROR(record(result, acked));
+      if (result.acked > acked) progressed_ = true;
       count_traffic(result.bytes_saved);
       if (!result.first_error.empty()) {
         stats_.errors.fetch_add(1, std::memory_order_relaxed);
@@ -243,6 +253,7 @@ class MirrorWorker {
   uint64_t goal_ = 0;
   int backing_fd_ = -1;
   bool full_plan_ = false;  // the last plan read is an initial sync (whole tree)
+  bool progressed_ = false;  // this connection got a batch acknowledged
 };
 
 }  // namespace
