@@ -12,6 +12,13 @@ bool is_final_answer(const wire::Message& m) {
          std::holds_alternative<wire::Ack>(m.body);
 }
 
+Status ended_by_mirror(const Channel& ch, const wire::Message& m) {
+  const auto* e = std::get_if<wire::Error>(&m.body);
+  if (e == nullptr || m.request_id != 0) return Status::ok();
+  return Status(Code::kIoError, "mirror " + ch.peer_address() + " ended the session: " + e->message,
+                ECONNABORTED);
+}
+
 ClientSession::ClientSession(std::unique_ptr<Channel> channel)
     : channel_(std::move(channel)) {}
 
@@ -75,12 +82,8 @@ void ClientSession::receive_loop() {
       return;
     }
     const uint64_t id = m->request_id;
-    if (const auto* e = std::get_if<wire::Error>(&m->body); e != nullptr && id == 0) {
-      // The mirror refused something we sent and ends the session
-      // (docs/protocol.md, "Limits and violations"): that is the reason.
-      closed_ = Status(Code::kIoError,
-                       "mirror " + channel_->peer_address() + " ended the session: " + e->message,
-                       ECONNABORTED);
+    if (Status ended = ended_by_mirror(*channel_, *m); !ended.is_ok()) {
+      closed_ = std::move(ended);  // the mirror's reason, not a bare EOF
       cv_.notify_all();
       return;
     }

@@ -81,4 +81,10 @@ class ClientSession {
 // True for the messages that end a request.
 bool is_final_answer(const wire::Message& m);
 
+// If `m`, received on `ch` after the handshake, is the mirror ending the
+// session (Error with id 0: docs/protocol.md, "Limits and violations"),
+// that as a Status naming the mirror's reason (kIoError, ECONNABORTED);
+// OK for any other message.
+Status ended_by_mirror(const Channel& ch, const wire::Message& m);
+
 }  // namespace mirrorfs::replicator

@@ -13,6 +13,7 @@
 #include "core/content_hash.h"
 #include "core/fd_io.h"
 #include "replicator/channel.h"
+#include "replicator/client_session.h"
 #include "replicator/read_only_session.h"
 #include "replicator/restore_fetch.h"
 #include "replicator/seeding.h"
@@ -66,7 +67,10 @@ Result<std::vector<wire::ListEntry>> list(Session& s, const std::string& path) {
   std::vector<wire::Message> answers;
   for (;;) {
     MIRRORFS_ASSIGN_OR_RETURN(m, s.ch->receive(kTimeout));
-    if (m.request_id != id) return Status::corrupt("mirror answered another request");
+    if (m.request_id != id) {
+      MIRRORFS_RETURN_IF_ERROR(ended_by_mirror(*s.ch, m));
+      return Status::corrupt("mirror answered another request");
+    }
     const bool final = !std::holds_alternative<wire::ListData>(m.body);
     answers.push_back(std::move(m));
     if (final) return listing_of(answers, path);
