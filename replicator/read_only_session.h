@@ -18,7 +18,8 @@
 namespace mirrorfs::replicator {
 
 struct ReadOnlyHello {
-  std::string client_suffix;  // after this host's name in the mirror's log, e.g. " (verify)"
+  std::string client_suffix;  // after this host's name in the mirror's log,
+                              // e.g. " (verify)"
   std::string journal_id;     // the client's journal id; empty when it has none
 };
 
@@ -32,7 +33,8 @@ struct ReadOnlyChannel {
 // `state_dir` holds no key; the mirror's refusal or absence as its Status
 // (say_hello); kUnsupported if the mirror does not echo kCapReadOnly
 // (an older serve, which would treat the session as a replicating one).
-Result<ReadOnlyChannel> open_read_only(const std::string& state_dir, const MirrorTarget& mirror,
+Result<ReadOnlyChannel> open_read_only(const std::string& state_dir,
+                                       const MirrorTarget& mirror,
                                        const ReadOnlyHello& hello);
 
 }  // namespace mirrorfs::replicator

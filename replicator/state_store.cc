@@ -20,14 +20,16 @@ Result<StateStore> StateStore::open(const std::string& state_dir) {
   s.signatures = std::move(sigs);
   MIRRORFS_ASSIGN_OR_RETURN(backing, settings->get(db::kSettingBacking));
   if (!backing) {
-    return Status(Code::kNotFound, state_dir +
-                                       " records no BACKING (no mount's journal yet): run "
-                                       "'mirrorfs mount BACKING MOUNTPOINT --state " +
-                                       state_dir + "' first");
+    return Status(Code::kNotFound,
+                  state_dir +
+                      " records no BACKING (no mount's journal yet): run "
+                      "'mirrorfs mount BACKING MOUNTPOINT --state " +
+                      state_dir + "' first");
   }
   s.backing = *backing;
   MIRRORFS_ASSIGN_OR_RETURN(jid, db::random_hex_id());
-  MIRRORFS_ASSIGN_OR_RETURN(journal_id, settings->get_or_set(db::kSettingJournalId, jid));
+  MIRRORFS_ASSIGN_OR_RETURN(journal_id,
+                            settings->get_or_set(db::kSettingJournalId, jid));
   s.journal_id = journal_id;
   return s;
 }

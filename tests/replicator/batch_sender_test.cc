@@ -33,22 +33,27 @@ class BatchSenderTest : public ::testing::Test {
     ASSERT_TRUE(serve_.status().is_ok()) << serve_.status().to_string();
     base_ = serve_.base();
     stdfs::create_directory(base_ + "/backing");
-    Result<std::unique_ptr<ClientSession>> s = serve_.connect(std::string(32, 'b'));
+    Result<std::unique_ptr<ClientSession>> s =
+        serve_.connect(std::string(32, 'b'));
     ASSERT_TRUE(s.is_ok()) << s.status().to_string();
     session_ = std::move(*s);
 
-    Result<std::unique_ptr<db::Database>> db = db::open_state_db(base_ + "/client-state/state.db");
+    Result<std::unique_ptr<db::Database>> db =
+        db::open_state_db(base_ + "/client-state/state.db");
     ASSERT_TRUE(db.is_ok()) << db.status().to_string();
     db_ = std::move(*db);
-    Result<std::unique_ptr<db::MirrorState>> state = db::MirrorState::open(*db_);
-    Result<std::unique_ptr<db::SignatureCache>> sigs = db::SignatureCache::open(*db_);
+    Result<std::unique_ptr<db::MirrorState>> state =
+        db::MirrorState::open(*db_);
+    Result<std::unique_ptr<db::SignatureCache>> sigs =
+        db::SignatureCache::open(*db_);
     ASSERT_TRUE(state.is_ok() && sigs.is_ok());
     state_ = std::move(*state);
     signatures_ = std::move(*sigs);
     Result<db::MirrorId> id = state_->add_mirror("m");
     ASSERT_TRUE(id.is_ok());
     mirror_ = *id;
-    backing_fd_ = ::open((base_ + "/backing").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    backing_fd_ = ::open((base_ + "/backing").c_str(),
+                         O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     ASSERT_GE(backing_fd_, 0);
   }
 
@@ -69,7 +74,8 @@ class BatchSenderTest : public ::testing::Test {
     return r.is_ok() ? std::move(*r) : BatchResult{};
   }
 
-  static void write(const std::string& path, const std::string& data, mode_t mode) {
+  static void write(const std::string& path, const std::string& data,
+                    mode_t mode) {
     std::ofstream(path, std::ios::binary | std::ios::trunc) << data;
     ASSERT_EQ(::chmod(path.c_str(), mode), 0) << path;
   }
@@ -86,12 +92,15 @@ class BatchSenderTest : public ::testing::Test {
   }
   // Puts another file (a new inode) at `path`, as an editor's save by
   // rename does after the plan's snapshot.
-  static void replace_by_rename(const std::string& path, const std::string& data, mode_t mode) {
+  static void replace_by_rename(const std::string& path,
+                                const std::string& data, mode_t mode) {
     write(path + ".new", data, mode);
     ASSERT_EQ(::rename((path + ".new").c_str(), path.c_str()), 0);
   }
 
-  std::string b(const std::string& rel) const { return base_ + "/backing/" + rel; }
+  std::string b(const std::string& rel) const {
+    return base_ + "/backing/" + rel;
+  }
   std::string m(const std::string& rel) const { return base_ + "/root/" + rel; }
 
   testing::InProcessServe serve_;  // removes base_ when it goes
@@ -130,7 +139,8 @@ TEST_F(BatchSenderTest, UnchangedBackingIsSentAndAcknowledgedWhole) {
   EXPECT_EQ(r.files_sent, 1u);
 }
 
-TEST_F(BatchSenderTest, AttrFixOnAPathNowHoldingAnotherInodeIsNotAppliedNorAcked) {
+TEST_F(BatchSenderTest,
+       AttrFixOnAPathNowHoldingAnotherInodeIsNotAppliedNorAcked) {
   write(b("f"), "planned", 0640);
   write(m("f"), "planned", 0644);
   AttrFix fix{1, "f", false, 5, lstat_of(b("f")).st_ino};

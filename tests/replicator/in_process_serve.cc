@@ -20,9 +20,12 @@ InProcessServe::InProcessServe() {
     return;
   }
   base_ = tmpl;
-  for (const char* d : {"/root", "/serve-state", "/client-state"}) stdfs::create_directory(base_ + d);
-  Result<tls::Identity> server = tls::load_or_create_identity(base_ + "/serve-state", nullptr);
-  Result<tls::Identity> client = tls::load_or_create_identity(client_state(), nullptr);
+  for (const char* d : {"/root", "/serve-state", "/client-state"})
+    stdfs::create_directory(base_ + d);
+  Result<tls::Identity> server =
+      tls::load_or_create_identity(base_ + "/serve-state", nullptr);
+  Result<tls::Identity> client =
+      tls::load_or_create_identity(client_state(), nullptr);
   if (!server.is_ok() || !client.is_ok()) {
     status_ = server.is_ok() ? client.status() : server.status();
     return;
@@ -37,16 +40,20 @@ InProcessServe::InProcessServe() {
   opt.on_listening = [listening](uint16_t p) { listening->set_value(p); };
   auto ended = std::make_shared<std::promise<Status>>();
   std::future<Status> end = ended->get_future();
-  server_ = std::thread([this, opt, ended] { ended->set_value(run_server(opt, stop_)); });
+  server_ = std::thread(
+      [this, opt, ended] { ended->set_value(run_server(opt, stop_)); });
   // Whichever comes first: listening, or run_server's error.
   for (;;) {
-    if (port.wait_for(std::chrono::milliseconds(20)) == std::future_status::ready) {
+    if (port.wait_for(std::chrono::milliseconds(20)) ==
+        std::future_status::ready) {
       port_ = port.get();
       return;
     }
-    if (end.wait_for(std::chrono::milliseconds(0)) == std::future_status::ready) {
+    if (end.wait_for(std::chrono::milliseconds(0)) ==
+        std::future_status::ready) {
       status_ = end.get();
-      if (status_.is_ok()) status_ = Status::internal("serve stopped before listening");
+      if (status_.is_ok())
+        status_ = Status::internal("serve stopped before listening");
       return;
     }
   }
@@ -59,7 +66,8 @@ InProcessServe::~InProcessServe() {
   if (!base_.empty()) stdfs::remove_all(base_, ec);
 }
 
-Result<std::unique_ptr<ClientSession>> InProcessServe::connect(const std::string& journal_id) {
+Result<std::unique_ptr<ClientSession>> InProcessServe::connect(
+    const std::string& journal_id) {
   MIRRORFS_ASSIGN_OR_RETURN(client, tls::load_identity(client_state()));
   MIRRORFS_ASSIGN_OR_RETURN(tls, tls::make_client_context(client, mirror_fp_));
   MIRRORFS_ASSIGN_OR_RETURN(ch, Channel::connect("127.0.0.1", port_, tls));
