@@ -84,7 +84,21 @@ struct Channel::Impl {
   size_t inbound_bytes = 0;                            // GUARDED_BY(mu)
   bool closed = false;                                 // GUARDED_BY(mu)
   Status why_closed;                                   // GUARDED_BY(mu)
+  // Why the reader refused a frame and stopped; the socket stays open for
+  // writing, so the owner can say why before it closes.
+  Status refused;                                      // GUARDED_BY(mu)
   WireBytes bytes;                                     // GUARDED_BY(mu), at close
+
+  // Records a frame refused by the codec: the reader stops there (a
+  // stream that went wrong cannot be resynchronised). Runs on the I/O
+  // thread.
+  void refuse(Status why) {
+    {
+      std::lock_guard lock(mu);
+      if (refused.is_ok()) refused = std::move(why);
+    }
+    cv.notify_all();
+  }
 
   // Records why the connection ended (the first reason wins) and closes the
   // socket. Runs on the I/O thread.
@@ -165,20 +179,30 @@ struct Channel::Impl {
     }
   }
 
+  // After a refused frame: reads and drops what else arrives until the
+  // connection ends, so the owner's answer (an Error, then close) is not
+  // lost to a reset for unread data.
+  asio::awaitable<void> discard_input() {
+    std::vector<uint8_t> scratch(16 * 1024);
+    for (;;) co_await stream.async_read_some(asio::buffer(scratch), asio::use_awaitable);
+  }
+
   asio::awaitable<void> reader() {
     std::vector<uint8_t> header(wire::kFrameHeaderLen), body;
     for (;;) {
       co_await asio::async_read(stream, asio::buffer(header), asio::use_awaitable);
       Result<wire::FrameHeader> h = wire::decode_header(header);
       if (!h.is_ok()) {
-        fail(h.status());
+        refuse(h.status());
+        co_await discard_input();
         co_return;
       }
       body.resize(h->body_len);
       co_await asio::async_read(stream, asio::buffer(body), asio::use_awaitable);
       Result<wire::Message> m = wire::decode_body(*h, body);
       if (!m.is_ok()) {
-        fail(m.status());
+        refuse(m.status());
+        co_await discard_input();
         co_return;
       }
       bool full;
@@ -312,13 +336,13 @@ Result<wire::Message> Channel::receive(std::chrono::milliseconds timeout) {
   Impl& c = *impl_;
   std::unique_lock lock(c.mu);
   if (!c.cv.wait_for(lock, timeout,
-                     [&] { return c.closed || !c.inbound.empty(); })) {
+                     [&] { return c.closed || !c.inbound.empty() || !c.refused.is_ok(); })) {
     return Status(Code::kIoError,
                   "no answer from " + c.address + " in " +
                       std::to_string(timeout.count() / 1000) + " s",
                   ETIMEDOUT);
   }
-  if (c.inbound.empty()) return c.why_closed;
+  if (c.inbound.empty()) return c.refused.is_ok() ? c.why_closed : c.refused;
   auto [m, size] = std::move(c.inbound.front());
   c.inbound.pop_front();
   const bool was_full = c.inbound_bytes > c.opt.max_inbound_bytes;

@@ -78,7 +78,11 @@ class Channel {
   // The next message received. kIoError with errno ETIMEDOUT after
   // `timeout`; once the connection is closed and everything received was
   // taken, the reason it closed (a clean close by the peer is kNotFound
-  // "connection closed by peer").
+  // "connection closed by peer"). A frame the codec refuses (a limit or
+  // rule broken: kCorrupt, kUnsupported, ...) ends receiving: once
+  // everything before it was taken, receive() returns that error for
+  // ever, while send() and drain() still work, so the receiver can answer
+  // Error (docs/protocol.md) before it closes.
   Result<wire::Message> receive(std::chrono::milliseconds timeout);
 
   // Closes the connection now; queued messages may be lost. Pending and

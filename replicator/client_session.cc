@@ -12,22 +12,27 @@ bool is_final_answer(const wire::Message& m) {
          std::holds_alternative<wire::Ack>(m.body);
 }
 
+Status ended_by_mirror(const Channel& ch, const wire::Message& m) {
+  const auto* e = std::get_if<wire::Error>(&m.body);
+  if (e == nullptr || m.request_id != 0) return Status::ok();
+  return Status(Code::kIoError, "mirror " + ch.peer_address() + " ended the session: " + e->message,
+                ECONNABORTED);
+}
+
 ClientSession::ClientSession(std::unique_ptr<Channel> channel)
     : channel_(std::move(channel)) {}
 
-Result<std::unique_ptr<ClientSession>> ClientSession::start(
-    std::unique_ptr<Channel> channel, const wire::Hello& hello,
-    std::chrono::milliseconds timeout) {
-  std::unique_ptr<ClientSession> s(new ClientSession(std::move(channel)));
-  MIRRORFS_RETURN_IF_ERROR(s->channel_->send(wire::Message{0, hello}));
-  MIRRORFS_ASSIGN_OR_RETURN(answer, s->channel_->receive(timeout));
+Result<wire::HelloOk> say_hello(Channel& channel, const wire::Hello& hello,
+                                std::chrono::milliseconds timeout) {
+  MIRRORFS_RETURN_IF_ERROR(channel.send(wire::Message{0, hello}));
+  MIRRORFS_ASSIGN_OR_RETURN(answer, channel.receive(timeout));
   if (const auto* err = std::get_if<wire::Error>(&answer.body)) {
-    return Status(Code::kUnsupported, "mirror " + s->channel_->peer_address() +
-                                          " refused: " + err->message);
+    return Status(Code::kUnsupported,
+                  "mirror " + channel.peer_address() + " refused: " + err->message);
   }
   const auto* ok = std::get_if<wire::HelloOk>(&answer.body);
   if (ok == nullptr) {
-    return Status::corrupt("mirror " + s->channel_->peer_address() +
+    return Status::corrupt("mirror " + channel.peer_address() +
                            " answered Hello with something else");
   }
   if (ok->version != wire::kProtocolVersion) {
@@ -35,7 +40,20 @@ Result<std::unique_ptr<ClientSession>> ClientSession::start(
                                std::to_string(ok->version) + ", we speak " +
                                std::to_string(wire::kProtocolVersion));
   }
-  s->hello_ok_ = *ok;
+  return *ok;
+}
+
+Result<std::unique_ptr<ClientSession>> ClientSession::start(
+    std::unique_ptr<Channel> channel, const wire::Hello& hello,
+    std::chrono::milliseconds timeout) {
+  MIRRORFS_ASSIGN_OR_RETURN(ok, say_hello(*channel, hello, timeout));
+  return adopt(std::move(channel), ok);
+}
+
+std::unique_ptr<ClientSession> ClientSession::adopt(std::unique_ptr<Channel> channel,
+                                                    const wire::HelloOk& ok) {
+  std::unique_ptr<ClientSession> s(new ClientSession(std::move(channel)));
+  s->hello_ok_ = ok;
   s->receiver_ = std::thread([p = s.get()] { p->receive_loop(); });
   return s;
 }
@@ -64,6 +82,11 @@ void ClientSession::receive_loop() {
       return;
     }
     const uint64_t id = m->request_id;
+    if (Status ended = ended_by_mirror(*channel_, *m); !ended.is_ok()) {
+      closed_ = std::move(ended);  // the mirror's reason, not a bare EOF
+      cv_.notify_all();
+      return;
+    }
     const bool final = is_final_answer(*m);
     partial_[id].push_back(std::move(*m));
     if (final) {

@@ -23,13 +23,24 @@
 
 namespace mirrorfs::replicator {
 
+// The handshake: sends `hello` (request id 0) and waits up to `timeout`
+// for HelloOk of our protocol version, which it returns. kUnsupported
+// with the mirror's message if it answers Error; kCorrupt for anything
+// else. REQUIRES: nothing else sent or received on the channel yet.
+Result<wire::HelloOk> say_hello(Channel& channel, const wire::Hello& hello,
+                                std::chrono::milliseconds timeout);
+
 class ClientSession {
  public:
-  // Says Hello and waits for HelloOk. REQUIRES: nothing else received on
-  // the channel yet.
+  // Says Hello and waits for HelloOk (say_hello). REQUIRES: nothing else
+  // received on the channel yet.
   static Result<std::unique_ptr<ClientSession>> start(
       std::unique_ptr<Channel> channel, const wire::Hello& hello,
       std::chrono::milliseconds timeout);
+  // A session over a channel whose handshake is done (`ok` its answer).
+  // REQUIRES: nothing received on the channel since HelloOk.
+  static std::unique_ptr<ClientSession> adopt(std::unique_ptr<Channel> channel,
+                                              const wire::HelloOk& ok);
   ~ClientSession();  // closes the channel, joins the receiver
 
   const wire::HelloOk& hello_ok() const { return hello_ok_; }
@@ -45,7 +56,9 @@ class ClientSession {
   Result<std::vector<wire::Message>> wait(uint64_t id,
                                           std::chrono::milliseconds timeout);
 
-  // The connection's error once it closed; OK while it is open.
+  // The connection's error once it closed; OK while it is open. An Error
+  // with id 0 from the mirror (it ended the session) is such an error,
+  // naming the mirror's reason.
   Status closed_status();
 
  private:
@@ -67,5 +80,11 @@ class ClientSession {
 
 // True for the messages that end a request.
 bool is_final_answer(const wire::Message& m);
+
+// If `m`, received on `ch` after the handshake, is the mirror ending the
+// session (Error with id 0: docs/protocol.md, "Limits and violations"),
+// that as a Status naming the mirror's reason (kIoError, ECONNABORTED);
+// OK for any other message.
+Status ended_by_mirror(const Channel& ch, const wire::Message& m);
 
 }  // namespace mirrorfs::replicator

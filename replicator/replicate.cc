@@ -8,16 +8,12 @@
 #include <optional>
 #include <thread>
 
-#include "db/catalog.h"
 #include "db/commit_request.h"
-#include "db/journal.h"
-#include "db/mirror_state.h"
-#include "db/schema.h"
-#include "db/settings.h"
-#include "db/signature_cache.h"
+#include "replicator/backoff.h"
 #include "replicator/batch_sender.h"
 #include "replicator/log.h"
 #include "replicator/seeding.h"
+#include "replicator/state_store.h"
 #include "replicator/tls/identity.h"
 #include "replicator/tls/tls_context.h"
 
@@ -32,44 +28,6 @@ int64_t now_ns() {
       .count();
 }
 
-// Everything one mirror's thread needs from the state directory: its own
-// database connection (SQLite connections are per thread).
-struct Store {
-  std::unique_ptr<db::Database> db;
-  std::unique_ptr<db::Catalog> catalog;
-  std::unique_ptr<db::Journal> journal;
-  std::unique_ptr<db::MirrorState> state;
-  std::unique_ptr<db::SignatureCache> signatures;
-  std::string backing, journal_id;
-
-  static Result<Store> open(const std::string& state_dir) {
-    Store s;
-    MIRRORFS_ASSIGN_OR_RETURN(db, db::open_state_db(state_dir + "/state.db"));
-    s.db = std::move(db);
-    MIRRORFS_ASSIGN_OR_RETURN(catalog, db::Catalog::open(*s.db));
-    MIRRORFS_ASSIGN_OR_RETURN(journal, db::Journal::open(*s.db));
-    MIRRORFS_ASSIGN_OR_RETURN(state, db::MirrorState::open(*s.db));
-    MIRRORFS_ASSIGN_OR_RETURN(sigs, db::SignatureCache::open(*s.db));
-    MIRRORFS_ASSIGN_OR_RETURN(settings, db::Settings::open(*s.db));
-    s.catalog = std::move(catalog);
-    s.journal = std::move(journal);
-    s.state = std::move(state);
-    s.signatures = std::move(sigs);
-    MIRRORFS_ASSIGN_OR_RETURN(backing, settings->get(db::kSettingBacking));
-    if (!backing) {
-      return Status(Code::kNotFound, state_dir +
-                                         " holds no mount's journal yet: run "
-                                         "'mirrorfs mount BACKING MOUNTPOINT "
-                                         "--state " + state_dir + "' first");
-    }
-    s.backing = *backing;
-    MIRRORFS_ASSIGN_OR_RETURN(jid, db::random_hex_id());
-    MIRRORFS_ASSIGN_OR_RETURN(journal_id, settings->get_or_set(db::kSettingJournalId, jid));
-    s.journal_id = journal_id;
-    return s;
-  }
-};
-
 class MirrorWorker {
  public:
   MirrorWorker(const ReplicateOptions& opt, const MirrorTarget& target,
@@ -79,7 +37,7 @@ class MirrorWorker {
 
   // With once: OK when the mirror acknowledged `goal`.
   Status run() {
-    MIRRORFS_ASSIGN_OR_RETURN(store, Store::open(opt_.state_dir));
+    MIRRORFS_ASSIGN_OR_RETURN(store, StateStore::open(opt_.state_dir));
     store_ = std::move(store);
     MIRRORFS_ASSIGN_OR_RETURN(id, store_.state->add_mirror(target_.name));
     mirror_ = id;
@@ -94,10 +52,19 @@ class MirrorWorker {
     } closer{backing_fd_};
 
     int failures = 0;
-    auto backoff = std::chrono::milliseconds(500);
+    const std::chrono::milliseconds max_backoff =
+        std::max(opt_.max_backoff, std::chrono::milliseconds(1));
+    Backoff backoff(std::min(std::chrono::milliseconds(500), max_backoff), max_backoff);
     Status last;
     while (!stop_.load()) {
+      progressed_ = false;
       last = connect_and_sync();
+      // A session that got a batch acknowledged was a success, however it
+      // ended: the mirror is back, so a new failure starts the delays over.
+      if (progressed_) {
+        backoff.reset();
+        failures = 0;  // --once gives up after failures in a row
+      }
       if (last.is_ok() && opt_.once) return Status::ok();
       if (stop_.load()) break;
       if (!last.is_ok()) {
@@ -109,8 +76,7 @@ class MirrorWorker {
         (void)store_.state->record_contact(mirror_, now_ns(), last.to_string());
         if (opt_.once && ++failures >= opt_.once_attempts) break;
       }
-      sleep_for(backoff);
-      backoff = std::min(backoff * 2, opt_.max_backoff);
+      sleep_for(backoff.next());
     }
     if (opt_.once) {
       return Status(last.code() == Code::kOk ? Code::kIoError : last.code(),
@@ -214,6 +180,7 @@ class MirrorWorker {
       MIRRORFS_ASSIGN_OR_RETURN(result, send_batch(ctx, plan));
       if (meter) meter->finish();
       MIRRORFS_RETURN_IF_ERROR(record(result, acked));
+      if (result.acked > acked) progressed_ = true;
       count_traffic(result.bytes_saved);
       if (!result.first_error.empty()) {
         stats_.errors.fetch_add(1, std::memory_order_relaxed);
@@ -297,11 +264,12 @@ class MirrorWorker {
   std::shared_ptr<boost::asio::ssl::context> tls_;
   const std::atomic<bool>& stop_;
   MirrorStats& stats_;
-  Store store_;
+  StateStore store_;  // this thread's own connection
   db::MirrorId mirror_ = 0;
   uint64_t goal_ = 0;
   int backing_fd_ = -1;
   bool full_plan_ = false;  // the last plan read is an initial sync (whole tree)
+  bool progressed_ = false;  // this connection got a batch acknowledged
 };
 
 }  // namespace
@@ -315,7 +283,7 @@ Status run_replicate(const ReplicateOptions& opt, const std::atomic<bool>& stop)
   }
   if (!identity.is_ok()) return identity.status();
   // Checked once here so a missing state gives one clear error.
-  MIRRORFS_RETURN_IF_ERROR(Store::open(opt.state_dir).status());
+  MIRRORFS_RETURN_IF_ERROR(StateStore::open(opt.state_dir).status());
   std::vector<Status> results(opt.mirrors.size());
   ReplicateStats unused_stats(opt.mirrors.size());
   ReplicateStats& stats = opt.stats != nullptr ? *opt.stats : unused_stats;

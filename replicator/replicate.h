@@ -9,7 +9,9 @@
 // fixes, then a Barrier; record the mirror's new versions, their
 // signatures and its ack in one transaction, and trim the journal up to
 // what every mirror acknowledged. A mirror that is away is retried with
-// backoff; the journal keeps everything until it is back.
+// backoff (0.5 s doubling up to max_backoff, and 0.5 s again once a
+// connection got a batch acknowledged: backoff.h); the journal keeps
+// everything until it is back.
 #pragma once
 
 #include <atomic>
@@ -37,7 +39,8 @@ struct ReplicateOptions {
   uint64_t bwlimit = 0;  // bytes/s per mirror connection; 0 = unlimited
   std::chrono::milliseconds poll{100};  // journal polling when idle
   // --once gives up after this many failed attempts in a row (with
-  // backoff between them); the daemon retries forever.
+  // backoff between them; a connection that got a batch acknowledged ends
+  // the row); the daemon retries forever.
   int once_attempts = 4;
   std::chrono::milliseconds max_backoff{30000};
   // --metrics: one entry per mirror, updated by its worker (not owned;

@@ -13,10 +13,10 @@
 #include "core/content_hash.h"
 #include "core/fd_io.h"
 #include "replicator/channel.h"
+#include "replicator/client_session.h"
+#include "replicator/read_only_session.h"
 #include "replicator/restore_fetch.h"
 #include "replicator/seeding.h"
-#include "replicator/tls/identity.h"
-#include "replicator/tls/tls_context.h"
 
 namespace mirrorfs::replicator {
 namespace {
@@ -55,27 +55,9 @@ struct Session {
 };
 
 Result<Session> connect(const RestoreOptions& opt) {
-  MIRRORFS_ASSIGN_OR_RETURN(identity, tls::load_identity(opt.state_dir));
-  MIRRORFS_ASSIGN_OR_RETURN(ctx, tls::make_client_context(identity, opt.mirror.fingerprint));
+  MIRRORFS_ASSIGN_OR_RETURN(ro, open_read_only(opt.state_dir, opt.mirror, ReadOnlyHello{}));
   Session s;
-  MIRRORFS_ASSIGN_OR_RETURN(ch, Channel::connect(opt.mirror.host, opt.mirror.port, ctx));
-  s.ch = std::move(ch);
-  char host[256] = {};
-  ::gethostname(host, sizeof host - 1);
-  wire::Hello hello;
-  hello.capabilities = wire::kCapReadOnly;
-  hello.client_name = host;
-  MIRRORFS_RETURN_IF_ERROR(s.ch->send(wire::Message{0, hello}));
-  MIRRORFS_ASSIGN_OR_RETURN(m, s.ch->receive(std::chrono::seconds(30)));
-  if (const auto* e = std::get_if<wire::Error>(&m.body)) {
-    return Status(Code::kIoError, "mirror " + opt.mirror.name + " refused: " + e->message);
-  }
-  const auto* ok = std::get_if<wire::HelloOk>(&m.body);
-  if (ok == nullptr) return Status::corrupt("mirror did not answer Hello with HelloOk");
-  if (!(ok->capabilities & wire::kCapReadOnly)) {
-    return Status::unsupported("mirror " + opt.mirror.name +
-                               " does not offer read-only sessions (a newer 'mirrorfs serve' does)");
-  }
+  s.ch = std::move(ro.channel);
   return s;
 }
 
@@ -85,7 +67,10 @@ Result<std::vector<wire::ListEntry>> list(Session& s, const std::string& path) {
   std::vector<wire::Message> answers;
   for (;;) {
     MIRRORFS_ASSIGN_OR_RETURN(m, s.ch->receive(kTimeout));
-    if (m.request_id != id) return Status::corrupt("mirror answered another request");
+    if (m.request_id != id) {
+      MIRRORFS_RETURN_IF_ERROR(ended_by_mirror(*s.ch, m));
+      return Status::corrupt("mirror answered another request");
+    }
     const bool final = !std::holds_alternative<wire::ListData>(m.body);
     answers.push_back(std::move(m));
     if (final) return listing_of(answers, path);

@@ -13,6 +13,7 @@
 #include "core/patch.h"
 #include "core/signature.h"
 #include "core/whole_file.h"
+#include "replicator/client_session.h"
 #include "replicator/content_sender.h"
 #include "replicator/job_pump.h"
 #include "replicator/wire/codec.h"
@@ -143,6 +144,7 @@ Result<FetchFileResult> fetch_file(Channel& ch, const FetchFileArgs& args) {
   for (;;) {
     MIRRORFS_ASSIGN_OR_RETURN(m, ch.receive(args.timeout));
     if (m.request_id != id) {
+      MIRRORFS_RETURN_IF_ERROR(ended_by_mirror(ch, m));
       return Status::corrupt("mirror answered request " + std::to_string(m.request_id) +
                              " while fetch " + std::to_string(id) + " was open");
     }

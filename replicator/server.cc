@@ -99,7 +99,7 @@ class Session {
 
   void run() {
     Result<wire::Message> first = ch_.receive(std::chrono::seconds(30));
-    if (!first.is_ok()) return log_end(first.status());
+    if (!first.is_ok()) return end_refused(first.status());
     const auto* hello = std::get_if<wire::Hello>(&first->body);
     if (hello == nullptr || hello->version != wire::kProtocolVersion) {
       (void)ch_.send(error_message(0, Status::unsupported(
@@ -143,14 +143,10 @@ class Session {
         if (m.status().code() == Code::kIoError && m.status().errno_value() == ETIMEDOUT) {
           continue;
         }
-        return log_end(m.status());
+        return end_refused(m.status());
       }
       Status s = handle(*m);
-      if (!s.is_ok()) {  // a protocol violation: say why, then hang up
-        (void)ch_.send(error_message(m->request_id, s));
-        (void)ch_.drain(std::chrono::seconds(5));
-        return log_end(s);
-      }
+      if (!s.is_ok()) return end_refused(s);  // a protocol violation
     }
   }
 
@@ -160,6 +156,18 @@ class Session {
     const uint64_t now = ch_.wire_bytes().received;
     stats_.bytes_received.fetch_add(now - counted_received_, std::memory_order_relaxed);
     counted_received_ = now;
+  }
+
+  // Ends the session for `why`. A frame the codec refused or a protocol
+  // violation is answered Error (id 0) naming it before the connection
+  // closes (docs/protocol.md, "Limits and violations"); a connection that
+  // closed or broke (kNotFound, kIoError) has nobody to tell.
+  void end_refused(const Status& why) {
+    if (why.code() != Code::kNotFound && why.code() != Code::kIoError) {
+      (void)ch_.send(error_message(0, why));
+      (void)ch_.drain(std::chrono::seconds(5));
+    }
+    log_end(why);
   }
 
   void log_end(const Status& why) {

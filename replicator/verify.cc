@@ -8,81 +8,25 @@
 
 #include <memory>
 
-#include "db/catalog.h"
 #include "db/commit_request.h"
-#include "db/journal.h"
-#include "db/mirror_state.h"
-#include "db/schema.h"
-#include "db/settings.h"
 #include "replicator/client_session.h"
+#include "replicator/read_only_session.h"
 #include "replicator/seeding.h"
 #include "replicator/verify_compare.h"
 #include "replicator/verify_internal.h"
 #include "replicator/verify_source.h"
-#include "replicator/tls/identity.h"
-#include "replicator/tls/tls_context.h"
 
 namespace mirrorfs::replicator {
-
-Result<VerifyState> VerifyState::open(const std::string& state_dir) {
-  VerifyState s;
-  MIRRORFS_ASSIGN_OR_RETURN(db, db::open_state_db(state_dir + "/state.db"));
-  s.db = std::move(db);
-  MIRRORFS_ASSIGN_OR_RETURN(catalog, db::Catalog::open(*s.db));
-  MIRRORFS_ASSIGN_OR_RETURN(journal, db::Journal::open(*s.db));
-  MIRRORFS_ASSIGN_OR_RETURN(state, db::MirrorState::open(*s.db));
-  MIRRORFS_ASSIGN_OR_RETURN(settings, db::Settings::open(*s.db));
-  s.catalog = std::move(catalog);
-  s.journal = std::move(journal);
-  s.state = std::move(state);
-  MIRRORFS_ASSIGN_OR_RETURN(backing, settings->get(db::kSettingBacking));
-  if (!backing) {
-    return Status(Code::kNotFound, state_dir + " records no BACKING: run 'mirrorfs mount " +
-                                       "BACKING MOUNTPOINT --state " + state_dir + "' first");
-  }
-  s.backing = *backing;
-  MIRRORFS_ASSIGN_OR_RETURN(jid, db::random_hex_id());
-  MIRRORFS_ASSIGN_OR_RETURN(journal_id, settings->get_or_set(db::kSettingJournalId, jid));
-  s.journal_id = journal_id;
-  return s;
-}
-
-Result<uint64_t> VerifyState::acked_seq(const std::string& mirror) {
-  MIRRORFS_ASSIGN_OR_RETURN(all, state->list());
-  for (const db::MirrorInfo& m : all) {
-    if (m.name == mirror) return m.acked_seq;
-  }
-  return uint64_t{0};
-}
 
 // The one place verify opens a session with a mirror: a read-only one
 // (docs/protocol.md), which only lists.
 Result<std::unique_ptr<ClientSession>> open_verify_session(const VerifyOptions& opt,
                                                            const VerifyState& st) {
-  Result<tls::Identity> identity = tls::load_identity(opt.state_dir);
-  if (identity.status().code() == Code::kNotFound) {
-    return Status(Code::kNotFound, "no key in " + opt.state_dir + ": run 'mirrorfs keygen --state " +
-                                       opt.state_dir + "' and allow its fingerprint on the mirror");
-  }
-  if (!identity.is_ok()) return identity.status();
-  MIRRORFS_ASSIGN_OR_RETURN(tls, tls::make_client_context(*identity, opt.mirror.fingerprint));
-  MIRRORFS_ASSIGN_OR_RETURN(channel,
-                            Channel::connect(opt.mirror.host, opt.mirror.port, tls, ChannelOptions{}));
-  wire::Hello hello;
-  char host[256] = {};
-  ::gethostname(host, sizeof host - 1);
-  hello.client_name = std::string(host) + " (verify)";
+  ReadOnlyHello hello;
+  hello.client_suffix = " (verify)";
   hello.journal_id = st.journal_id;
-  // Read-only: it takes no per-client lock (a running replicate neither
-  // blocks it nor is blocked) and a listing leaves the progress record be.
-  hello.capabilities = wire::kCapReadOnly;
-  MIRRORFS_ASSIGN_OR_RETURN(session,
-                            ClientSession::start(std::move(channel), hello, std::chrono::seconds(30)));
-  if (!(session->hello_ok().capabilities & wire::kCapReadOnly)) {
-    return Status::unsupported("mirror " + opt.mirror.name +
-                               " does not offer read-only sessions (a newer 'mirrorfs serve' does)");
-  }
-  return std::move(session);
+  MIRRORFS_ASSIGN_OR_RETURN(ro, open_read_only(opt.state_dir, opt.mirror, hello));
+  return ClientSession::adopt(std::move(ro.channel), ro.hello_ok);
 }
 
 namespace {
@@ -153,7 +97,7 @@ Result<VerifyReport> verify_mirror(const VerifyOptions& opt) {
   for (const std::string& p : roots) {
     MIRRORFS_RETURN_IF_ERROR(list_source(st.backing, p, &source, &report.source_bytes));
   }
-  MIRRORFS_ASSIGN_OR_RETURN(acked, st.acked_seq(opt.mirror.name));
+  MIRRORFS_ASSIGN_OR_RETURN(acked, st.acked_seq_of(opt.mirror.name));
   MIRRORFS_ASSIGN_OR_RETURN(pending, pending_paths(opt, st, acked));
   VerifyReport cmp = compare_listings(source, mirror, pending);
   report.differences = std::move(cmp.differences);

@@ -171,16 +171,13 @@ class HostileClientTest : public ReplicationTest {
     return ask(c, wire::Message{id, end});
   }
 
-  // The connection closes, after an Error (id 0) if the mirror sends
-  // one (docs/protocol.md: "when it can"; serve today closes at once when
-  // its frame reader refuses a frame).
+  // The mirror answers Error (id 0) naming the problem, then closes the
+  // connection (docs/protocol.md, "Limits and violations").
   void expect_refused_and_closed(RawClient& c) {
     Result<wire::Message> m = c.receive();
-    if (!m.is_ok()) {
-      EXPECT_EQ(m.status().code(), Code::kNotFound) << m.status().to_string();
-      return;
-    }
+    ASSERT_TRUE(m.is_ok()) << "closed without an Error: " << m.status().to_string();
     EXPECT_TRUE(std::holds_alternative<wire::Error>(m->body)) << wire::type_name(wire::type_of(*m));
+    EXPECT_EQ(m->request_id, 0u);
     Result<wire::Message> next = c.receive();
     EXPECT_EQ(next.status().code(), Code::kNotFound) << next.status().to_string();
   }
