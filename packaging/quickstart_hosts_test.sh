@@ -124,7 +124,7 @@ cleanup() {
       [[ -n ${LEADER[$h]:-} ]] || continue
       echo "=== $h: failed units and the journal's last lines" >&2
       in_host "$h" systemctl --failed --no-pager >&2 || true
-      in_host "$h" journalctl -b --no-pager -n 60 -u 'mirrorfs*' >&2 || true
+      in_host "$h" journalctl -b --no-pager -n 80 >&2 || true
     done
   fi
   if [[ ${KEEP:-} == 1 ]]; then
