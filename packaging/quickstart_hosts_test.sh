@@ -17,8 +17,10 @@
 #
 # End state checked: /srv/mirror/hello.txt on the mirror; `mirrorfs
 # status` on the source lists `offsite` with nothing pending; the three
-# units enabled and active; `systemctl stop` of the source's units ends
-# them with success and leaves no mount at /mnt/home.
+# units enabled and active; after a reboot of the source its units are
+# active again and a new file reaches the mirror; `systemctl stop` of the
+# source's units ends them with success and leaves no mount at /mnt/home,
+# and of the mirror's unit ends it with success.
 #
 # Stand-ins that remain (what the reader does by other means):
 #   - REPO_URL is a git bundle of HEAD copied into each host;
@@ -196,21 +198,20 @@ if [[ ${QS_HOSTS_TMPFS:-1} == 1 ]]; then
   mount -t tmpfs -o size="${QS_HOSTS_TMPFS_SIZE:-8G}",mode=755 mfsqs-hosts "$RUN"
 fi
 git -C "$ROOT" bundle create "$RUN/mirrorfs.bundle" HEAD 2>/dev/null
-for h in "${HOSTS[@]}"; do
-  say "booting $h (a copy of $ROOTFS)"
-  cp -a "$ROOTFS" "$RUN/$h"
-  echo "$h" >"$RUN/$h/etc/hostname"
-  cp "$RUN/mirrorfs.bundle" "$RUN/$h/var/tmp/mirrorfs.bundle"
+
+# Boots host H's file system in $RUN/H; wait_host waits for it.
+start_host() {  # H
+  local h=$1
   # Without a systemd on this machine: no machined registration, no scope
   # unit; nspawn puts the container in a cgroup of its own.
   systemd-nspawn -q -b -D "$RUN/$h" -M "mfsqs-$h" --register=no --keep-unit \
     --network-namespace-path="/run/netns/mfsqs-$h" --bind=/dev/fuse \
-    --console=passive >"$RUN/$h.console.log" 2>&1 &
+    --console=passive >>"$RUN/$h.console.log" 2>&1 &
   NSPAWN_PID[$h]=$!
-done
-# The mirror is mirror.example: the reader's DNS, here the source's hosts.
-echo "${ADDR[mirror]} mirror.example" >>"$RUN/source/etc/hosts"
-for h in "${HOSTS[@]}"; do
+  LEADER[$h]=
+}
+wait_host() {  # H: until its systemd says the system is running
+  local h=$1 state
   for _ in $(seq 100); do
     LEADER[$h]=$(pgrep -P "${NSPAWN_PID[$h]}" -x systemd || true)
     [[ -n ${LEADER[$h]} ]] && break
@@ -221,9 +222,20 @@ for h in "${HOSTS[@]}"; do
   [[ -n ${LEADER[$h]} ]] || fail "$h: no systemd in the container"
   state=$(timeout 120 nsenter -t "${LEADER[$h]}" -a -r -w -- \
             env -i PATH="$PATH_IN" systemctl is-system-running --wait || true)
-  say "$h booted: systemd PID ${LEADER[$h]} on the host, system $state"
+  say "$h booted: systemd PID ${LEADER[$h]} on this machine, system $state"
   [[ $state == running ]] || { in_host "$h" systemctl --failed --no-pager; fail "$h: $state"; }
+}
+
+for h in "${HOSTS[@]}"; do
+  say "booting $h (a copy of $ROOTFS)"
+  cp -a "$ROOTFS" "$RUN/$h"
+  echo "$h" >"$RUN/$h/etc/hostname"
+  cp "$RUN/mirrorfs.bundle" "$RUN/$h/var/tmp/mirrorfs.bundle"
+  # The mirror is mirror.example: the reader's DNS, here the source's hosts.
+  [[ $h == source ]] && echo "${ADDR[mirror]} mirror.example" >>"$RUN/$h/etc/hosts"
+  start_host "$h"
 done
+for h in "${HOSTS[@]}"; do wait_host "$h"; done
 
 # --- the quick start's blocks, from README.md
 python3 - "$ROOT/README.md" "$RUN" <<'PYEOF'
@@ -338,6 +350,27 @@ check_units() {  # H UNIT...
 check_units mirror mirrorfs-serve
 check_units source mirrorfs-mount@home mirrorfs-replicate@home
 in_host source findmnt /mnt/home
+
+say "the source reboots: the enabled units come up, a new file reaches the mirror"
+in_host source systemctl poweroff
+for _ in $(seq 300); do
+  kill -0 "${NSPAWN_PID[source]}" 2>/dev/null || break
+  sleep 0.2
+done
+kill -0 "${NSPAWN_PID[source]}" 2>/dev/null && fail "source: no poweroff in 60 s"
+wait "${NSPAWN_PID[source]}" || true
+start_host source
+wait_host source
+check_units source mirrorfs-mount@home mirrorfs-replicate@home
+in_host source mountpoint /mnt/home
+in_host source bash -c 'echo again >/mnt/home/after-reboot.txt'
+for _ in $(seq 60); do
+  [[ $(cat "$RUN/mirror/srv/mirror/after-reboot.txt" 2>/dev/null) == again ]] && break
+  sleep 0.5
+done
+[[ $(cat "$RUN/mirror/srv/mirror/after-reboot.txt" 2>/dev/null) == again ]] ||
+  fail "no /srv/mirror/after-reboot.txt on the mirror"
+echo "mirror: /srv/mirror/after-reboot.txt: $(cat "$RUN/mirror/srv/mirror/after-reboot.txt")"
 
 say "systemctl stop: the source's units unmount cleanly, the mirror's stops"
 in_host source systemctl stop mirrorfs-mount@home mirrorfs-replicate@home
