@@ -122,7 +122,7 @@ FORWARD_WAS=$(sysctl -n net.ipv4.ip_forward)
 NSPAWN_RUN_EXISTED=0
 [[ -e /run/systemd/nspawn ]] && NSPAWN_RUN_EXISTED=1
 cleanup() {
-  local status=$? h m
+  local status=$? h m fs
   trap - EXIT
   if ((status != 0)); then
     for h in "${HOSTS[@]}"; do
@@ -148,6 +148,13 @@ cleanup() {
     kill -KILL "${NSPAWN_PID[$h]}" 2>/dev/null || true
     wait "${NSPAWN_PID[$h]}" 2>/dev/null || true
   done
+  for fs in $(cgroup_trees); do
+    for h in "${HOSTS[@]}"; do
+      if [[ -d $fs/mfsqs-$h ]]; then
+        find "$fs/mfsqs-$h" -depth -type d -exec rmdir {} + 2>/dev/null || true
+      fi
+    done
+  done
   for h in "${HOSTS[@]}"; do ip netns del "mfsqs-$h" 2>/dev/null || true; done
   ip link del "$BRIDGE" 2>/dev/null || true
   nft delete table ip "$NFT_TABLE" 2>/dev/null || true
@@ -161,6 +168,13 @@ cleanup() {
   exit "$status"
 }
 trap cleanup EXIT
+
+# The cgroup hierarchies systemd manages: cgroup2 and the named
+# name=systemd one (the v1 controllers' stay out of it).
+cgroup_trees() {
+  awk '$3 == "cgroup2" || ($3 == "cgroup" && $4 ~ /(^|,)name=systemd(,|$)/) { print $2 }' \
+    /proc/self/mounts
+}
 
 # Runs COMMAND... as root in host H (a login shell's PATH and HOME).
 in_host() {  # H COMMAND...
@@ -203,10 +217,20 @@ git -C "$ROOT" bundle create "$RUN/mirrorfs.bundle" HEAD 2>/dev/null
 start_host() {  # H
   local h=$1
   # Without a systemd on this machine: no machined registration, no scope
-  # unit; nspawn puts the container in a cgroup of its own.
-  systemd-nspawn -q -b -D "$RUN/$h" -M "mfsqs-$h" --register=no --keep-unit \
-    --network-namespace-path="/run/netns/mfsqs-$h" --bind=/dev/fuse \
-    --console=passive >>"$RUN/$h.console.log" 2>&1 &
+  # unit (--register=no --keep-unit). nspawn then puts the container in
+  # payload/ beneath its own cgroup, so each nspawn starts in a cgroup of
+  # its own (in the hierarchies systemd manages): in the same one, the
+  # hosts' systemds would share their units' cgroups, and a unit stopped
+  # in one would kill the other's processes.
+  (
+    for fs in $(cgroup_trees); do
+      mkdir -p "$fs/mfsqs-$h"
+      echo "$BASHPID" >"$fs/mfsqs-$h/cgroup.procs"
+    done
+    exec systemd-nspawn -q -b -D "$RUN/$h" -M "mfsqs-$h" --register=no --keep-unit \
+      --network-namespace-path="/run/netns/mfsqs-$h" --bind=/dev/fuse \
+      --console=passive
+  ) >>"$RUN/$h.console.log" 2>&1 &
   NSPAWN_PID[$h]=$!
   LEADER[$h]=
 }
@@ -232,7 +256,9 @@ for h in "${HOSTS[@]}"; do
   echo "$h" >"$RUN/$h/etc/hostname"
   cp "$RUN/mirrorfs.bundle" "$RUN/$h/var/tmp/mirrorfs.bundle"
   # The mirror is mirror.example: the reader's DNS, here the source's hosts.
-  [[ $h == source ]] && echo "${ADDR[mirror]} mirror.example" >>"$RUN/$h/etc/hosts"
+  if [[ $h == source ]]; then
+    echo "${ADDR[mirror]} mirror.example" >>"$RUN/$h/etc/hosts"
+  fi
   start_host "$h"
 done
 for h in "${HOSTS[@]}"; do wait_host "$h"; done
