@@ -88,7 +88,7 @@ command -v git >/dev/null || need+=(git)
 archive() {  # SUFFIX: /debian or /debian-security
   local url
   url=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.sources \
-          /etc/apt/sources.list.d/*.list 2>/dev/null |
+          /etc/apt/sources.list.d/*.list 2>/dev/null | grep -v '^ *#' |
         grep -oE "https?://[^ ]*$1/?( |\$)" | head -1 | tr -d ' ') || true
   echo "${url:-http://deb.debian.org$1}"
 }
@@ -131,9 +131,9 @@ cleanup() {
   if ((status != 0)); then
     for h in "${HOSTS[@]}"; do
       [[ -n ${LEADER[$h]:-} ]] || continue
-      echo "=== $h: failed units and the journal's last lines" >&2
+      echo "=== $h: failed units and the journal's last lines about mirrorfs" >&2
       in_host "$h" systemctl --failed --no-pager >&2 || true
-      in_host "$h" journalctl -b --no-pager -n 80 >&2 || true
+      in_host "$h" journalctl -b --no-pager | grep -i mirrorfs | tail -60 >&2 || true
     done
   fi
   if [[ ${KEEP:-} == 1 ]]; then
@@ -165,13 +165,14 @@ cleanup() {
   sysctl -qw net.ipv4.ip_forward="$FORWARD_WAS"
   # Nothing should be mounted there once the containers are gone.
   while read -r _ m _; do
-    if [[ $m == "$RUN"* ]]; then umount -l "$m" || true; fi
+    if [[ $m == "$RUN" || $m == "$RUN"/* ]]; then umount -l "$m" || true; fi
   done < <(tac /proc/self/mounts)
   rm -rf --one-file-system "$RUN"
   ((NSPAWN_RUN_EXISTED)) || rm -rf /run/systemd/nspawn
   exit "$status"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM  # through cleanup
 
 # The cgroup hierarchies systemd manages: cgroup2 and the named
 # name=systemd one (the v1 controllers' stay out of it).
