@@ -140,8 +140,12 @@ cleanup() {
     echo "KEEP=1: hosts left running; nsenter -t PID -a bash, PIDs: ${LEADER[*]:-}" >&2
     return
   fi
+  # SIGTERM: nspawn halts the container's systemd. (Not `systemctl
+  # poweroff` through nsenter: systemd-shutdown SIGSTOPs every process in
+  # the container, and nsenter, seeing its child stopped, stops itself for
+  # good.)
   for h in "${HOSTS[@]}"; do
-    [[ -n ${LEADER[$h]:-} ]] && in_host "$h" systemctl poweroff 2>/dev/null || true
+    if [[ -n ${NSPAWN_PID[$h]:-} ]]; then kill -TERM "${NSPAWN_PID[$h]}" 2>/dev/null || true; fi
   done
   for h in "${HOSTS[@]}"; do
     [[ -n ${NSPAWN_PID[$h]:-} ]] || continue
@@ -154,9 +158,11 @@ cleanup() {
   done
   for fs in $(cgroup_trees); do
     for h in "${HOSTS[@]}"; do
-      if [[ -d $fs/mfsqs-$h ]]; then
-        find "$fs/mfsqs-$h" -depth -type d -exec rmdir {} + 2>/dev/null || true
-      fi
+      [[ -d $fs/mfsqs-$h ]] || continue
+      for _ in $(seq 50); do  # a killed container's processes take a moment
+        find "$fs/mfsqs-$h" -depth -type d -exec rmdir {} + 2>/dev/null && break
+        sleep 0.2
+      done
     done
   done
   for h in "${HOSTS[@]}"; do ip netns del "mfsqs-$h" 2>/dev/null || true; done
@@ -383,12 +389,13 @@ check_units source mirrorfs-mount@home mirrorfs-replicate@home
 in_host source findmnt /mnt/home
 
 say "the source reboots: the enabled units come up, a new file reaches the mirror"
-in_host source systemctl poweroff
+# nspawn exits on a reboot; booting it again is the machine's firmware.
+in_host source systemctl --no-block reboot
 for _ in $(seq 300); do
   kill -0 "${NSPAWN_PID[source]}" 2>/dev/null || break
   sleep 0.2
 done
-kill -0 "${NSPAWN_PID[source]}" 2>/dev/null && fail "source: no poweroff in 60 s"
+kill -0 "${NSPAWN_PID[source]}" 2>/dev/null && fail "source: no reboot in 60 s"
 wait "${NSPAWN_PID[source]}" || true
 start_host source
 wait_host source
