@@ -37,9 +37,10 @@
 # namespaces, a bridge, nft NAT rules and cgroups (a VM, or a privileged
 # container); no systemd needed on this machine. Installs
 # systemd-container, debootstrap, nftables, iproute2 and git here if
-# missing; leaves nothing else behind (the cache aside). Takes 3.5 to 5
-# minutes on 2 vCPUs (build_deb.sh in the source host is nearly all of
-# it), plus 2 minutes the first time for debootstrap.
+# missing; leaves nothing else behind (the cache aside). Takes 2 to 5
+# minutes on 2 vCPUs, with or without other builds beside it (build_deb.sh
+# in the source host is nearly all of it), plus 1 to 2 minutes the first
+# time for debootstrap.
 #
 # Environment:
 #   QS_HOSTS_DIR  work directory (default /var/tmp/mirrorfs-qs-hosts); its
@@ -223,6 +224,9 @@ if [[ ${QS_HOSTS_TMPFS:-1} == 1 ]]; then
   mount -t tmpfs -o size="${QS_HOSTS_TMPFS_SIZE:-8G}",mode=755 mfsqs-hosts "$RUN"
 fi
 git -C "$ROOT" bundle create "$RUN/mirrorfs.bundle" HEAD 2>/dev/null
+say "REPO_URL: a bundle of HEAD, $(git -C "$ROOT" log -1 --format='%h %s' | cut -c1-60)"
+[[ -z $(git -C "$ROOT" status --porcelain --untracked-files=no) ]] ||
+  echo "(the work tree has uncommitted changes: they are not tested)"
 
 # Boots host H's file system in $RUN/H; wait_host waits for it.
 start_host() {  # H
@@ -275,7 +279,9 @@ done
 for h in "${HOSTS[@]}"; do wait_host "$h"; done
 
 # --- the quick start's blocks, from README.md
-python3 - "$ROOT/README.md" "$RUN" <<'PYEOF'
+# The quick start of the commit the hosts clone, not of the work tree.
+git -C "$ROOT" show HEAD:README.md >"$RUN/README.md"
+python3 - "$RUN/README.md" "$RUN" <<'PYEOF'
 import re, sys
 text = open(sys.argv[1]).read()
 run = sys.argv[2]
