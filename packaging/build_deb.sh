@@ -13,8 +13,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 JOBS=${JOBS:-2}
 BUILD_DIR=${BUILD_DIR:-build-deb}
 PACKAGES=(cmake ninja-build g++ pkg-config libb2-dev nettle-dev libsqlite3-dev
-          libfuse3-dev fuse3 libboost-dev libssl-dev libzstd-dev python3
-          dpkg-dev file)
+          libfuse3-dev fuse3 libboost-dev libssl-dev libzstd-dev libtomlplusplus-dev
+          python3 dpkg-dev file)
 
 source packaging/install_packages.sh
 install_packages "${PACKAGES[@]}"
