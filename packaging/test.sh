@@ -10,12 +10,15 @@
 #   4. package      cpack -G DEB in build/, apt-get install of the .deb,
 #                   its units, man page and an end-to-end smoke test with
 #                   the installed binary (packaging/package_test.sh)
+#   5. hosts        README's quick start word for word on two Debian 12
+#                   hosts booting systemd (systemd-nspawn), from a clone
+#                   of HEAD (packaging/quickstart_hosts_test.sh)
 # Every stage runs even if an earlier one failed; the summary at the end
 # lists each, and the exit status is non-zero if any failed.
 #
 # Environment: JOBS (build and ctest parallelism, default 2),
 # FUZZ_SECONDS (per fuzz target, default 60), SKIP_ASAN=1, SKIP_FUZZ=1,
-# SKIP_PACKAGE=1.
+# SKIP_PACKAGE=1, SKIP_HOSTS=1.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -128,6 +131,11 @@ stage_package() {
   return "$rc"
 }
 
+stage_hosts() {
+  say "hosts: README quick start on two systemd hosts (systemd-nspawn)"
+  bash packaging/quickstart_hosts_test.sh
+}
+
 say "installing packages"
 install_packages "${PACKAGES[@]}"
 
@@ -148,6 +156,7 @@ run_stage "build + ctest" stage_build
 if [[ ${SKIP_ASAN:-0} != 1 ]]; then run_stage "ASan/UBSan ctest" stage_asan; fi
 if [[ ${SKIP_FUZZ:-0} != 1 ]]; then run_stage "fuzz" stage_fuzz; fi
 if [[ ${SKIP_PACKAGE:-0} != 1 ]]; then run_stage "package" stage_package; fi
+if [[ ${SKIP_HOSTS:-0} != 1 ]]; then run_stage "quick start on two hosts" stage_hosts; fi
 
 say "summary"
 printf '%s\n' "${RESULTS[@]}"
